@@ -1,0 +1,74 @@
+// Typed event bus. Events are emitted after the fact they describe is true (an alarm event only
+// after its transaction committed). A throwing listener is logged and never reaches the emitter.
+
+import type { Logger } from "./log.js";
+import type {
+  Alarm,
+  DeviceState,
+  DeviceStatus,
+  QuotaDefinition,
+  QuotaUsage,
+  Reading,
+  RuleDefinition,
+  WorkOrder,
+} from "./types.js";
+
+export interface AgentEvents {
+  /** A reading went through rules. `device` is the live state after the reading. */
+  reading: [reading: Reading, device: DeviceState];
+  /** A raw MQTT payload or Modbus frame set, before parsing. */
+  rawMessage: [source: "mqtt" | "modbus", topic: string, payload: Buffer | Record<string, unknown>];
+  deviceStatusChanged: [device: DeviceState, oldStatus: DeviceStatus, newStatus: DeviceStatus];
+  /** A new alarm episode was committed (status 1 or 2). */
+  alarmCreated: [alarm: Alarm, device: DeviceState, rule: RuleDefinition];
+  /** An active alarm changed status or level in place (escalated / de-escalated), committed. */
+  alarmUpdated: [alarm: Alarm, device: DeviceState, rule: RuleDefinition | null];
+  /** An alarm was resolved (status 0), committed. */
+  alarmResolved: [alarm: Alarm, device: DeviceState];
+  quotaExceeded: [quota: QuotaDefinition, usage: QuotaUsage];
+  workOrderCreated: [order: WorkOrder];
+  workOrderCompleted: [order: WorkOrder];
+  /** The set of rules in force changed (load, reload, API). */
+  rulesChanged: [ruleCount: number];
+}
+
+export type EventName = keyof AgentEvents;
+type Listener<K extends EventName> = (...args: AgentEvents[K]) => void;
+
+export class EventBus {
+  readonly #listeners: { [K in EventName]?: Listener<K>[] } = {};
+  readonly #log: Logger;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  on<K extends EventName>(event: K, fn: Listener<K>): () => void {
+    let list = this.#listeners[event] as Listener<K>[] | undefined;
+    if (list === undefined) {
+      list = [];
+      (this.#listeners as Record<EventName, unknown>)[event] = list;
+    }
+    list.push(fn);
+    return () => {
+      const i = list.indexOf(fn);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  hasListeners(event: EventName): boolean {
+    return (this.#listeners[event]?.length ?? 0) > 0;
+  }
+
+  emit<K extends EventName>(event: K, ...args: AgentEvents[K]): void {
+    const list = this.#listeners[event] as Listener<K>[] | undefined;
+    if (list === undefined) return;
+    for (let i = 0; i < list.length; i++) {
+      try {
+        (list[i] as Listener<K>)(...args);
+      } catch (err) {
+        this.#log.error({ err, event }, "event listener failed");
+      }
+    }
+  }
+}

@@ -1,0 +1,69 @@
+// Logger construction. Secrets are redacted by path and by value: every secret string the config
+// resolved from the environment is replaced wherever it would appear in a log line.
+
+import { pino } from "pino";
+
+export type Logger = pino.Logger;
+
+export interface LogOptions {
+  level?: string;
+  pretty?: boolean;
+  /** Secret values to mask wherever they appear in a log line. */
+  secrets?: readonly string[];
+  destination?: pino.DestinationStream;
+}
+
+const REDACT_PATHS = [
+  "password",
+  "token",
+  "appSecret",
+  "authorization",
+  "*.password",
+  "*.token",
+  "*.appSecret",
+  "*.authorization",
+  "*.Authorization",
+  "headers.authorization",
+  "headers.sign",
+  "config.mqtt.password",
+  "config.upstream.token",
+  "config.workOrders.appSecret",
+  "config.http.token",
+];
+
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join("[REDACTED]");
+  return out;
+}
+
+export function createLogger(opts: LogOptions = {}): Logger {
+  const secrets = (opts.secrets ?? []).filter((s) => s.length >= 4);
+  const hooks: pino.LoggerOptions["hooks"] =
+    secrets.length > 0
+      ? {
+          streamWrite: (s: string) => maskSecrets(s, secrets),
+        }
+      : undefined;
+  const base: pino.LoggerOptions = {
+    level: opts.level ?? "info",
+    redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
+    ...(hooks ? { hooks } : {}),
+  };
+  if (opts.destination) return pino(base, opts.destination);
+  if (opts.pretty) {
+    return pino({
+      ...base,
+      transport: {
+        target: "pino-pretty",
+        options: { colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" },
+      },
+    });
+  }
+  return pino(base);
+}
+
+/** A logger that drops everything (benchmarks, tests that do not assert logs). */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}

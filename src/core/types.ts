@@ -1,0 +1,180 @@
+// Domain types shared by every part of the agent and by hook authors (re-exported from src/index.ts).
+
+/** A metric value. 64-bit integers beyond 2^53 are carried as exact decimal strings. */
+export type MetricValue = number | boolean | string;
+
+export type SourceKind = "mqtt" | "modbus" | "quota" | "internal";
+
+/** One observation of a device, from a Modbus poll or an MQTT message (SPEC §4). */
+export interface Reading {
+  deviceId: string;
+  product: string;
+  /** Epoch milliseconds: the device's timestamp when it sent one, else receive time. */
+  ts: number;
+  values: Record<string, MetricValue>;
+  /** Non-metric payload keys kept for hooks and details (MQTT only). */
+  attributes?: Record<string, unknown>;
+  /** Event name when the device reported one (MQTT payload field `event`), for `type: "event"` rules. */
+  event?: string;
+  source: SourceKind;
+}
+
+export type DeviceStatus = "online" | "offline" | "alarm" | "maintenance";
+
+/** Static description of a device: from config `devices`, Modbus devices or MQTT subscriptions. */
+export interface DeviceInfo {
+  id: string;
+  product: string;
+  name?: string;
+  areaId?: number | string;
+  location?: Record<string, unknown>;
+}
+
+/** Live view of a device as the pipeline knows it. Read-only outside the pipeline. */
+export interface DeviceState extends DeviceInfo {
+  status: DeviceStatus;
+  /** Epoch ms of the last reading, null when none yet. */
+  lastSeen: number | null;
+  values: Record<string, MetricValue>;
+  source: SourceKind;
+}
+
+export type AlarmStatus = 0 | 1 | 2;
+
+export interface AlarmResource {
+  id: string;
+  name?: string;
+  product: string;
+  areaId?: number | string;
+}
+
+/** An alarm with the upstream platform's fields (SPEC §6). */
+export interface Alarm {
+  /** Local id: time-ordered, unique (also the upstream Idempotency-Key). */
+  id: string;
+  ruleId: string;
+  name: string;
+  title: string;
+  message: string;
+  type: string;
+  /** 0–5: 5 fatal, 4 critical, 3/2 warning, 1/0 info. */
+  level: number;
+  /** 0 resolved, 1 pre-warning, 2 alarm. */
+  status: AlarmStatus;
+  resource: AlarmResource;
+  location: Record<string, unknown> | null;
+  /** The facts that triggered it and the thresholds. */
+  details: Record<string, unknown>;
+  period: number;
+  created: number;
+  updated: number;
+  resolvedAt: number | null;
+  upstreamId: string | null;
+  /** Work-order id as an exact decimal string (64-bit ids exceed 2^53). */
+  workOrderId: string | null;
+}
+
+export type Operator =
+  | "equal"
+  | "notEqual"
+  | "lessThan"
+  | "lessThanInclusive"
+  | "greaterThan"
+  | "greaterThanInclusive"
+  | "in"
+  | "notIn"
+  | "contains"
+  | "doesNotContain";
+
+export interface ConditionLeaf {
+  fact: string;
+  operator: Operator;
+  value: unknown;
+  path?: string;
+  params?: Record<string, unknown>;
+}
+export interface ConditionAll {
+  all: Condition[];
+}
+export interface ConditionAny {
+  any: Condition[];
+}
+export interface ConditionNot {
+  not: Condition;
+}
+export type Condition = ConditionLeaf | ConditionAll | ConditionAny | ConditionNot;
+export type TopLevelCondition = ConditionAll | ConditionAny | ConditionNot;
+
+export interface WorkOrderAction {
+  priority?: 0 | 1 | 2 | 3;
+  alarmType?: string;
+  description?: string;
+  triggerSource?: string;
+  cameraId?: string;
+  imageUrl?: string;
+}
+
+export interface RuleActions {
+  alarm?: boolean;
+  workOrder?: WorkOrderAction;
+  webhook?: string;
+}
+
+/** A rule as written in rules/*.json (SPEC §5). */
+export interface RuleDefinition {
+  id: string;
+  name: string;
+  title?: string;
+  message?: string;
+  description?: string;
+  /** Product key the rule applies to. */
+  key: string;
+  /** Device id; empty or absent = every device of the product. */
+  did?: string;
+  type: "rule" | "change" | "event";
+  fact?: string;
+  isEnable?: boolean;
+  level: number;
+  /** Silence period, seconds. */
+  period?: number;
+  /** Active window in seconds of the local day. */
+  start?: number;
+  end?: number;
+  /** Seconds the conditions must hold before the alarm is raised. */
+  for?: number;
+  conditions: TopLevelCondition;
+  warnConditions?: TopLevelCondition;
+  actions?: RuleActions;
+}
+
+/** Quota definition (SPEC §3 quotas). */
+export interface QuotaDefinition {
+  id: string;
+  device: string;
+  metric: string;
+  period: "day" | "month";
+  limit: number;
+  warnAt?: number;
+}
+
+export interface QuotaUsage {
+  quotaId: string;
+  periodStart: number;
+  usage: number;
+  limit: number;
+  ratio: number;
+  /** The threshold passed: "warn" (warnAt × limit) or "limit". */
+  crossed: "warn" | "limit";
+}
+
+/** A work order as created on the platform (SPEC §8). */
+export interface WorkOrder {
+  /** Exact decimal string of the platform's 64-bit id. */
+  orderId: string;
+  alarmId: string;
+  title: string;
+  areaId?: number | string;
+  alarmType?: string;
+  priority: number;
+  remark?: string;
+}
