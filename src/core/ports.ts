@@ -1,0 +1,145 @@
+// The seams between subsystems. Each subsystem implements its side and receives the others'
+// through these interfaces, so tests can drive any part with real neighbours or small fakes,
+// and the composition root (src/app.ts) is the only place that knows every concrete class.
+//
+// Data flows one way: sources → pipeline (ReadingSink) → rules (RuleEngine) → alarms (AlarmTracker)
+// → store/outbox (AlarmChangeSink, same transaction) → upstream. Hooks observe via core/events and
+// intercept at two named points (AlarmInterceptor, UploadInterceptor).
+
+import type { Problem } from "./errors.js";
+import type { Alarm, DeviceState, MetricValue, Reading, RuleDefinition } from "./types.js";
+
+// ---- sources → pipeline ---------------------------------------------------------------------
+
+export interface ReadingSink {
+  /** Hot path: synchronous, never throws, never awaits. The reading object may be reused by the caller after return. */
+  ingest(reading: Reading): void;
+  /** A source's view of reachability (Modbus: N failed polls; MQTT: silence > N × interval). */
+  setReachable(deviceId: string, reachable: boolean, reason?: string): void;
+}
+
+// ---- rules → alarms -------------------------------------------------------------------------
+
+/** 0: neither condition holds; 1: warnConditions hold (pre-warning); 2: conditions hold. */
+export type ConditionLevel = 0 | 1 | 2;
+
+export interface CompiledRule {
+  readonly def: RuleDefinition;
+  /** The rule file it came from (or "api" / "quota:<id>"). */
+  readonly file: string;
+  /** Evaluates conditions / warnConditions over the facts. Synchronous, allocation-free where possible. */
+  level(facts: Readonly<Record<string, unknown>>): ConditionLevel;
+}
+
+export interface RuleEngine {
+  /**
+   * Calls `onResult` for every enabled rule that applies to the device (product `key` and `did`),
+   * after type gating (`change`: fact value changed; `event`: reading.event === fact).
+   * `facts` is the device's latest values merged with this reading's values.
+   */
+  evaluate(
+    reading: Reading,
+    facts: Readonly<Record<string, unknown>>,
+    onResult: (rule: CompiledRule, level: ConditionLevel) => void,
+  ): void;
+  rules(): readonly CompiledRule[];
+  /** Current problems of rule files (last good version stays in force). */
+  problems(): readonly Problem[];
+}
+
+// ---- alarms ---------------------------------------------------------------------------------
+
+export interface AlarmChange {
+  kind: "created" | "updated" | "resolved";
+  alarm: Alarm;
+  /** The alarm as it was before this change (null for created). */
+  previous: Alarm | null;
+  rule: RuleDefinition | null;
+  device: DeviceState;
+  /** Who/what caused it: "rule", "operator", "quota", "restart"… and a human remark. */
+  cause: { by: string; remark: string };
+  now: number;
+}
+
+export interface AlarmTracker {
+  /** Hot path, synchronous: the level a rule gave for a device at this reading. */
+  observe(rule: CompiledRule, device: DeviceState, level: ConditionLevel, reading: Reading): void;
+  /** Rules were reloaded: forget state of removed rules (their open alarms are resolved). */
+  rulesChanged(rules: readonly CompiledRule[]): void;
+  /** Operator resolve from the local API. Resolves when committed; null when no such open alarm. */
+  resolve(alarmId: string, by: string, remark: string): Promise<Alarm | null>;
+  /** Commits everything pending (shutdown, tests). */
+  flush(): Promise<void>;
+}
+
+/** Written inside the alarm's transaction: the outbox rows caused by alarm changes (SPEC §7). */
+export interface AlarmChangeSink {
+  writeInTransaction(changes: readonly AlarmChange[]): void;
+}
+
+export interface AlarmListQuery {
+  offset?: number;
+  limit?: number;
+  order?: "asc" | "desc";
+  orderBy?: "created" | "updated" | "level" | "status";
+  /** Free text over name, title, message, device id. */
+  q?: string;
+  did?: string;
+  /** "active" = status > 0. */
+  status?: 0 | 1 | 2 | "active" | "all";
+}
+
+export interface AlarmQueries {
+  get(id: string): Alarm | undefined;
+  list(query: AlarmListQuery): { total: number; alarms: Alarm[] };
+  active(): Alarm[];
+}
+
+// ---- hooks interception points --------------------------------------------------------------
+
+export interface AlarmInterceptor {
+  /** True when any loaded hook defines beforeAlarm (lets the alarm path skip the await). */
+  readonly active: boolean;
+  beforeAlarm(alarm: Alarm, device: DeviceState, rule: RuleDefinition): Promise<Alarm | null>;
+}
+
+export interface UploadInterceptor {
+  readonly active: boolean;
+  beforeUpload(kind: string, payload: unknown): Promise<unknown | null>;
+}
+
+export type KpiPeriod = "today" | "month" | "year";
+export interface KpiProvider {
+  kpis(period: KpiPeriod): Promise<Record<string, number>>;
+}
+
+// ---- device view, modbus writes, outbox stats ------------------------------------------------
+
+export interface DeviceView {
+  get(id: string): DeviceState | undefined;
+  list(): readonly DeviceState[];
+}
+
+export interface ModbusWriter {
+  /** Encodes `value` by the point's type and order and writes it. Rejects with AgentError on failure. */
+  write(deviceId: string, point: string, value: MetricValue): Promise<void>;
+}
+
+export interface OutboxSummary {
+  pending: number;
+  delivered: number;
+  deadLetters: number;
+  oldestPendingAgeS: number;
+  dropped: number;
+  paused: boolean;
+  lastErrors: Record<string, { at: number; message: string } | undefined>;
+}
+
+export interface OutboxStats {
+  summary(now: number): OutboxSummary;
+}
+
+export interface Lifecycle {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
