@@ -143,3 +143,33 @@ export interface Lifecycle {
   start(): Promise<void>;
   stop(): Promise<void>;
 }
+
+// ---- administration from the local API ------------------------------------------------------
+
+export type AdminResult<T> = { ok: true; value: T } | { ok: false; problems: Problem[]; notFound?: boolean };
+
+/** Rule CRUD: validated exactly like rule files, written atomically into rulesDir, applied at once. */
+export interface RuleAdmin {
+  list(): { rule: RuleDefinition; file: string }[];
+  get(id: string): { rule: RuleDefinition; file: string } | undefined;
+  add(rule: unknown): Promise<AdminResult<RuleDefinition>>;
+  update(rule: unknown): Promise<AdminResult<RuleDefinition>>;
+  del(id: string): Promise<AdminResult<{ id: string }>>;
+}
+
+export interface HookInfo {
+  name: string;
+  file: string;
+  state: "running" | "stopped" | "failed" | "disabled";
+  methods: string[];
+  errors: number;
+  timeouts: number;
+  dropped: number;
+  lastError?: string;
+}
+
+export interface HookAdmin {
+  list(): HookInfo[];
+  load(name: string): Promise<AdminResult<HookInfo>>;
+  unload(name: string): Promise<AdminResult<{ name: string }>>;
+}
