@@ -1,0 +1,130 @@
+// The live state of every device: latest values, last seen, status. Status is derived from three
+// inputs (reachability from the sources, open alarms from the alarm service, maintenance from
+// config) so that every source of truth changes only its own input and the event fires once.
+
+import type { EventBus } from "../core/events.js";
+import type { DeviceView } from "../core/ports.js";
+import type { DeviceInfo, DeviceState, DeviceStatus, SourceKind } from "../core/types.js";
+
+interface Entry {
+  state: DeviceState;
+  reachable: boolean;
+  hasAlarm: boolean;
+  maintenance: boolean;
+}
+
+export interface DeviceMeta {
+  name?: string;
+  product?: string;
+  areaId?: number | string;
+  location?: Record<string, unknown>;
+  maintenance?: boolean;
+}
+
+export class DeviceRegistry implements DeviceView {
+  readonly #entries = new Map<string, Entry>();
+  readonly #meta: Readonly<Record<string, DeviceMeta>>;
+  readonly #events: EventBus;
+  #list: DeviceState[] | null = null;
+
+  constructor(opts: { meta?: Readonly<Record<string, DeviceMeta>>; events: EventBus }) {
+    this.#meta = opts.meta ?? {};
+    this.#events = opts.events;
+  }
+
+  /** Declares a device known from config (Modbus devices, `devices` metadata). Starts offline until it reports. */
+  declare(info: DeviceInfo, source: SourceKind): DeviceState {
+    const existing = this.#entries.get(info.id);
+    if (existing) return existing.state;
+    return this.#create(info.id, info.product, source, info).state;
+  }
+
+  get(id: string): DeviceState | undefined {
+    return this.#entries.get(id)?.state;
+  }
+
+  list(): readonly DeviceState[] {
+    if (this.#list === null) this.#list = [...this.#entries.values()].map((e) => e.state);
+    return this.#list;
+  }
+
+  /** Hot path: the state for a reading's device, created on first sight (MQTT discovers devices). */
+  entryFor(id: string, product: string, source: SourceKind): DeviceState {
+    const e = this.#entries.get(id);
+    if (e !== undefined) return e.state;
+    return this.#create(id, product, source, undefined).state;
+  }
+
+  /** A reading arrived: the device is reachable. */
+  markSeen(state: DeviceState, ts: number): void {
+    state.lastSeen = ts;
+    if (state.status === "online" || state.status === "alarm") return;
+    const e = this.#entries.get(state.id);
+    if (e !== undefined && !e.reachable) {
+      e.reachable = true;
+      this.#recompute(e);
+    }
+  }
+
+  setReachable(id: string, reachable: boolean): void {
+    const e = this.#entries.get(id);
+    if (e === undefined || e.reachable === reachable) return;
+    e.reachable = reachable;
+    this.#recompute(e);
+  }
+
+  setHasAlarm(id: string, hasAlarm: boolean): void {
+    const e = this.#entries.get(id);
+    if (e === undefined || e.hasAlarm === hasAlarm) return;
+    e.hasAlarm = hasAlarm;
+    this.#recompute(e);
+  }
+
+  setMaintenance(id: string, maintenance: boolean): void {
+    const e = this.#entries.get(id);
+    if (e === undefined || e.maintenance === maintenance) return;
+    e.maintenance = maintenance;
+    this.#recompute(e);
+  }
+
+  #create(id: string, product: string, source: SourceKind, info: DeviceInfo | undefined): Entry {
+    const meta = this.#meta[id];
+    const state: DeviceState = {
+      id,
+      product: info?.product ?? meta?.product ?? product,
+      status: meta?.maintenance ? "maintenance" : "offline",
+      lastSeen: null,
+      values: {},
+      source,
+    };
+    const name = info?.name ?? meta?.name;
+    if (name !== undefined) state.name = name;
+    const areaId = info?.areaId ?? meta?.areaId;
+    if (areaId !== undefined) state.areaId = areaId;
+    const location = info?.location ?? meta?.location;
+    if (location !== undefined) state.location = location;
+    const entry: Entry = { state, reachable: false, hasAlarm: false, maintenance: meta?.maintenance === true };
+    this.#entries.set(id, entry);
+    this.#list = null;
+    return entry;
+  }
+
+  #recompute(e: Entry): void {
+    const next: DeviceStatus = e.maintenance
+      ? "maintenance"
+      : !e.reachable
+        ? "offline"
+        : e.hasAlarm
+          ? "alarm"
+          : "online";
+    const prev = e.state.status;
+    if (prev === next) return;
+    e.state.status = next;
+    this.#events.emit("deviceStatusChanged", snapshot(e.state), prev, next);
+  }
+}
+
+/** A copy of a device's state that later readings will not mutate (for hooks and events kept past the call). */
+export function snapshot(state: DeviceState): DeviceState {
+  return { ...state, values: { ...state.values } };
+}
