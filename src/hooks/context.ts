@@ -1,0 +1,129 @@
+// The facade a hook sees (SPEC §9 ctx): read-only copies of device state, alarm queries, Modbus
+// writes, an HTTP client on the agent's dispatcher and a key/value store in the kv table under the
+// hook's name. It never exposes the database, the event bus or live mutable state.
+
+import { type Dispatcher, request } from "undici";
+import type { Config } from "../config/schema.js";
+import { AgentError } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import type { AlarmQueries, DeviceView, ModbusWriter } from "../core/ports.js";
+import type { DeviceState, MetricValue } from "../core/types.js";
+import type { Db } from "../store/db.js";
+import type { HookContext, HookHttp, HookHttpRequest, HookHttpResponse, HookKv } from "./types.js";
+
+export interface ContextDeps {
+  config: Readonly<Config>;
+  db: Db;
+  log: Logger;
+  devices: DeviceView;
+  alarms: AlarmQueries;
+  modbus?: ModbusWriter | undefined;
+  http?: Dispatcher | undefined;
+  timeoutMs: number;
+}
+
+function copyDevice(d: DeviceState): DeviceState {
+  return Object.freeze({ ...d, values: Object.freeze({ ...d.values }) }) as DeviceState;
+}
+
+export function createKv(db: Db, ns: string): HookKv {
+  const get = db.prepare<[string, string], { value: string }>("SELECT value FROM kv WHERE ns = ? AND key = ?");
+  const set = db.prepare<[string, string, string]>(
+    "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value",
+  );
+  const del = db.prepare<[string, string]>("DELETE FROM kv WHERE ns = ? AND key = ?");
+  const keys = db.prepare<[string], { key: string }>("SELECT key FROM kv WHERE ns = ? ORDER BY key");
+  return {
+    get<T>(key: string): T | undefined {
+      const row = get.get(ns, key);
+      return row === undefined ? undefined : (JSON.parse(row.value) as T);
+    },
+    set(key: string, value: unknown): void {
+      if (value === undefined) {
+        del.run(ns, key);
+        return;
+      }
+      set.run(ns, key, JSON.stringify(value));
+    },
+    delete(key: string): boolean {
+      return del.run(ns, key).changes > 0;
+    },
+    keys(): string[] {
+      return keys.all(ns).map((r) => r.key);
+    },
+  };
+}
+
+export function createHttp(dispatcher: Dispatcher | undefined, defaultTimeoutMs: number): HookHttp {
+  const doRequest = async (url: string, init: HookHttpRequest = {}): Promise<HookHttpResponse> => {
+    const headers: Record<string, string> = { ...(init.headers ?? {}) };
+    let body: string | Uint8Array | undefined = init.body;
+    if (init.json !== undefined) {
+      body = JSON.stringify(init.json);
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
+        headers["content-type"] = "application/json";
+      }
+    }
+    const timeoutMs = init.timeoutMs ?? defaultTimeoutMs;
+    const res = await request(url, {
+      method: (init.method ?? (body !== undefined ? "POST" : "GET")) as Dispatcher.HttpMethod,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      ...(dispatcher ? { dispatcher } : {}),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.body.text();
+    return {
+      status: res.statusCode,
+      headers: res.headers as Record<string, string | string[] | undefined>,
+      text,
+      json<T>(): T {
+        return JSON.parse(text) as T;
+      },
+    };
+  };
+  return {
+    request: doRequest,
+    postJson: (url, body, init = {}) => doRequest(url, { ...init, method: "POST", json: body }),
+  };
+}
+
+export function createContext(name: string, deps: ContextDeps): HookContext {
+  const { devices, alarms, modbus } = deps;
+  return Object.freeze({
+    name,
+    log: deps.log.child({ hook: name }),
+    config: deps.config,
+    devices: Object.freeze({
+      get(id: string): DeviceState | undefined {
+        const d = devices.get(id);
+        return d === undefined ? undefined : copyDevice(d);
+      },
+      list(): DeviceState[] {
+        return devices.list().map(copyDevice);
+      },
+    }),
+    alarms: Object.freeze({
+      get: (id: string) => alarms.get(id),
+      list: (q: Parameters<AlarmQueries["list"]>[0]) => alarms.list(q),
+      active: () => alarms.active(),
+    }),
+    modbus: Object.freeze({
+      write(deviceId: string, point: string, value: MetricValue): Promise<void> {
+        if (modbus === undefined) {
+          return Promise.reject(
+            new AgentError(
+              "EA_MODBUS_WRITE",
+              `hook ${name}: cannot write ${deviceId}.${point}: Modbus is not configured`,
+            ),
+          );
+        }
+        return modbus.write(deviceId, point, value);
+      },
+    }),
+    http: Object.freeze(createHttp(deps.http, deps.timeoutMs)),
+    kv: Object.freeze(createKv(deps.db, name)),
+  });
+}
