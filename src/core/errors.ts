@@ -34,6 +34,8 @@ export interface Problem {
   line?: number;
   column?: number;
   hint?: string;
+  /** Absent = "error". A warning is printed but does not make the file invalid. */
+  severity?: "error" | "warning";
 }
 
 export function formatProblem(p: Problem): string {

@@ -1,0 +1,19 @@
+// What a command may touch of the outside world. Only src/main.ts reads process.argv and calls
+// process.exit; commands write through these functions and return their exit code, so tests can
+// run them in-process with captured output.
+
+export interface CliIO {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Directory relative paths (config file, dataDir) resolve against. */
+  cwd: string;
+}
+
+/** Signature of every `src/cli/<command>.ts`. Resolves to the process exit code. */
+export type CommandMain = (args: string[], io: CliIO) => Promise<number>;
+
+/** Exit codes shared by all commands. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;

@@ -1,0 +1,141 @@
+// `edge-agent validate [-c FILE] [--plan]`: checks the configuration, every rule file and every hook
+// module, prints every problem as `file:line:col: $.path: message — hint`, exits 0 when all is
+// valid (warnings allowed) and 1 otherwise. Rule, hook and plan checkers belong to other parts of
+// the agent and are imported on demand; a build without one says so instead of failing.
+
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { bestEffortDirs } from "../config/best-effort.js";
+import { formatProblemLine, plural, problemSummary } from "../config/format.js";
+import { isError, loadConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { errorMessage, type Problem } from "../core/errors.js";
+import { DEFAULT_CONFIG, parseCommandArgs } from "./args.js";
+import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
+
+type Loaded<F> = { ok: true; fn: F } | { ok: false; why: string };
+
+/** Imports `specifier` (relative to this module) and picks the named function, telling "absent" from "broken". */
+export async function importOptional<F>(specifier: string, name: string): Promise<Loaded<F>> {
+  let mod: unknown;
+  try {
+    mod = await import(specifier);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const absent = code === "ERR_MODULE_NOT_FOUND" && errorMessage(err).includes(specifier.replace(/^\.\.?\//, ""));
+    return { ok: false, why: absent ? "not part of this build" : `failed to load: ${errorMessage(err)}` };
+  }
+  const fn = mod !== null && typeof mod === "object" ? (mod as Record<string, unknown>)[name] : undefined;
+  if (typeof fn !== "function") return { ok: false, why: `does not export ${name}()` };
+  return { ok: true, fn: fn as F };
+}
+
+async function countRules(dir: string): Promise<number> {
+  let n = 0;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (!name.endsWith(".json") || name.startsWith(".")) continue;
+    try {
+      const v: unknown = JSON.parse(await readFile(join(dir, name), "utf8"));
+      n += Array.isArray(v) ? v.length : 1;
+    } catch {
+      // Reported by the rules validator.
+    }
+  }
+  return n;
+}
+
+async function countHooks(dir: string, disabled: readonly string[]): Promise<number> {
+  try {
+    const names = await readdir(dir);
+    return names.filter((n) => {
+      if (n.startsWith("_") || n.startsWith(".") || !/\.(m?js)$/.test(n)) return false;
+      const stem = n.replace(/\.(m?js)$/, "");
+      return !disabled.includes(n) && !disabled.includes(stem);
+    }).length;
+  } catch {
+    return 0;
+  }
+}
+
+function deviceCount(c: Config): number {
+  return new Set([...(c.modbus?.devices ?? []).map((d) => d.id), ...Object.keys(c.devices ?? {})]).size;
+}
+
+export async function main(args: string[], io: CliIO): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    config: { type: "string", short: "c", default: DEFAULT_CONFIG },
+    plan: { type: "boolean", default: false },
+  });
+  if (!parsed.ok) {
+    io.stderr(`edge-agent validate: ${parsed.error}\nUsage: edge-agent validate [-c FILE] [--plan]\n`);
+    return EXIT_USAGE;
+  }
+  const file = parsed.values.config ?? DEFAULT_CONFIG;
+  const problems: Problem[] = [];
+  const notes: string[] = [];
+
+  const loaded = await loadConfig(file, io.env, { cwd: io.cwd });
+  problems.push(...loaded.problems);
+  const config = loaded.config;
+  const dirs = config
+    ? {
+        rulesDir: config.rulesDir ?? "",
+        hooksDir: config.hooksDir ?? "",
+        disabled: [...(config.hooks?.disabled ?? [])],
+      }
+    : await bestEffortDirs(file, io.cwd).then((d) => ({ ...d, disabled: d.disabledHooks }));
+
+  const rules = await importOptional<(dir: string) => Promise<Problem[]>>(
+    "../rules/validate-dir.js",
+    "validateRulesDir",
+  );
+  if (rules.ok) {
+    try {
+      problems.push(...(await rules.fn(dirs.rulesDir)));
+    } catch (err) {
+      problems.push({ file: dirs.rulesDir, path: "$", message: `rule validation failed: ${errorMessage(err)}` });
+    }
+  } else notes.push(`note: rule files not checked: the rule validator is ${rules.why}`);
+
+  const hooks = await importOptional<(dir: string, disabled: string[]) => Promise<Problem[]>>(
+    "../hooks/validate-dir.js",
+    "validateHooksDir",
+  );
+  if (hooks.ok) {
+    try {
+      problems.push(...(await hooks.fn(dirs.hooksDir, dirs.disabled)));
+    } catch (err) {
+      problems.push({ file: dirs.hooksDir, path: "$", message: `hook validation failed: ${errorMessage(err)}` });
+    }
+  } else notes.push(`note: hook modules not checked: the hook validator is ${hooks.why}`);
+
+  for (const p of problems) io.stdout(`${formatProblemLine(p)}\n`);
+  for (const n of notes) io.stdout(`${n}\n`);
+
+  if (parsed.values.plan && config) {
+    const plan = await importOptional<(c: Config) => string>("../sources/modbus/plan.js", "formatPlan");
+    if (plan.ok) io.stdout(`${plan.fn(config).replace(/\n?$/, "\n")}`);
+    else io.stdout(`note: no Modbus request plan: the planner is ${plan.why}\n`);
+  }
+
+  if (problems.some(isError)) {
+    io.stdout(`${file}: not valid (${problemSummary(problems)})\n`);
+    return EXIT_FAILURE;
+  }
+  const [ruleCount, hookCount] = await Promise.all([
+    countRules(dirs.rulesDir),
+    countHooks(dirs.hooksDir, dirs.disabled),
+  ]);
+  const c = config as Config;
+  const warnings = problems.length > 0 ? `, ${plural(problems.length, "warning")}` : "";
+  io.stdout(
+    `${file}: valid — ${plural(deviceCount(c), "device")}, ${plural(ruleCount, "rule")}, ${plural(hookCount, "hook")}${warnings}\n`,
+  );
+  return EXIT_OK;
+}
