@@ -81,11 +81,14 @@ export function validateConfigDocument(
   const problems: Problem[] = [...sub.problems];
   const validate = validator();
   if (!validate(doc)) {
-    problems.push(...ajvProblems(validate.errors ?? [], file, doc));
+    const unset = new Set(sub.problems.map((p) => p.path));
+    problems.push(...ajvProblems(validate.errors ?? [], file, doc).filter((p) => !unset.has(p.path)));
     return { config: null, problems, secrets: sub.secrets };
   }
   const config = doc as Config;
-  problems.push(...checkConfig(config, file));
+  // A missing variable was already reported at its path; "empty value" there would be noise.
+  const unset = new Set(sub.problems.map((p) => p.path));
+  problems.push(...checkConfig(config, file).filter((p) => !unset.has(p.path)));
   if (problems.some(isError)) return { config: null, problems, secrets: sub.secrets };
   const full = deepFreeze(resolveDefaults(config, opts.cwd ?? process.cwd()));
   return { config: full, problems, secrets: sub.secrets };
