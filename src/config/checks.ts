@@ -4,6 +4,7 @@
 
 import type { Problem } from "../core/errors.js";
 import { suggestion } from "./did-you-mean.js";
+import { childPath } from "./json-scan.js";
 import type { Config, ModbusPointConfig } from "./schema.js";
 
 const MQTT_SCHEMES = ["mqtt:", "mqtts:", "ws:", "wss:"];
@@ -190,11 +191,14 @@ export function checkConfig(c: Config, file: string): Problem[] {
   for (const [id, m] of Object.entries(meta)) {
     const dev = mdevs.find((d) => d.id === id);
     if (dev && m.product !== undefined && m.product !== dev.product) {
-      err(`$.devices["${id}"].product`, `'${m.product}' contradicts product '${dev.product}' of the Modbus device`);
+      err(
+        `${childPath("$.devices", id)}.product`,
+        `'${m.product}' contradicts product '${dev.product}' of the Modbus device`,
+      );
     }
     if (!dev && subs.length === 0) {
       warn(
-        `$.devices${/^[A-Za-z_$][\w$]*$/.test(id) ? `.${id}` : `["${id}"]`}`,
+        childPath("$.devices", id),
         `'${id}' is not a Modbus device and there are no MQTT subscriptions`,
         suggestion(id, [...modbusIds], "Modbus devices"),
       );
