@@ -1,0 +1,240 @@
+// The status page served at `/`: one HTML shell, one script, one stylesheet, all from the agent
+// (no CDN, works offline). The shell holds no data and no token; the script asks for the token
+// once (kept in sessionStorage), reads /status and follows /events for live changes.
+
+export const PAGE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>edge-agent status</title>
+<link rel="stylesheet" href="/assets/app.css">
+<script src="/assets/app.js" defer></script>
+</head>
+<body>
+<header>
+  <h1>edge-agent <span id="gw"></span></h1>
+  <div class="meta"><span id="health" class="badge">…</span> <span id="live" class="badge off">connecting</span> <span id="uptime"></span></div>
+</header>
+<form id="login" hidden>
+  <label for="token">API token (http.token)</label>
+  <input id="token" type="password" autocomplete="current-password" required>
+  <button type="submit">Open</button>
+  <p id="login-error" class="err" role="alert"></p>
+</form>
+<main id="main" hidden>
+  <section id="alarms-section">
+    <h2>Active alarms <span id="alarm-count" class="count">0</span></h2>
+    <div class="scroll"><table id="alarms">
+      <thead><tr><th>Level</th><th>Alarm</th><th>Device</th><th>Status</th><th>Since</th><th>Work order</th></tr></thead>
+      <tbody></tbody>
+    </table></div>
+    <p id="no-alarms" class="muted">No active alarm.</p>
+  </section>
+  <section>
+    <h2>Devices <span id="device-count" class="count">0</span></h2>
+    <div id="devices" class="cards"></div>
+  </section>
+  <div class="two">
+    <section>
+      <h2>Outbox</h2>
+      <dl id="outbox" class="kv"></dl>
+      <ul id="outbox-errors" class="errors"></ul>
+    </section>
+    <section>
+      <h2>Hooks</h2>
+      <div class="scroll"><table id="hooks"><thead><tr><th>Hook</th><th>State</th><th>Errors</th><th>Timeouts</th></tr></thead><tbody></tbody></table></div>
+    </section>
+  </div>
+  <section>
+    <h2>Rules <span id="rule-count" class="count">0</span></h2>
+    <ul id="rule-files" class="plain"></ul>
+    <ul id="rule-problems" class="errors"></ul>
+  </section>
+</main>
+<footer class="muted">Served by the agent itself; no internet access needed.</footer>
+</body>
+</html>
+`;
+
+export const PAGE_CSS = `:root{--bg:#f6f7f9;--fg:#1b1f24;--card:#fff;--muted:#69727d;--line:#dde1e6;--ok:#1a7f37;--warn:#b26b00;--bad:#c62828;--info:#1f6feb}
+@media (prefers-color-scheme:dark){:root{--bg:#111417;--fg:#e6e8eb;--card:#1a1e23;--muted:#9aa4af;--line:#2c333b}}
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--fg)}
+header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between;padding:.75rem 1rem;background:var(--card);border-bottom:1px solid var(--line);position:sticky;top:0;z-index:1}
+h1{font-size:1.15rem;margin:0}h2{font-size:1rem;margin:0 0 .5rem}
+main,form,footer{padding:1rem;max-width:1200px;margin:0 auto}
+section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.75rem 1rem;margin-bottom:1rem}
+.two{display:grid;grid-template-columns:1fr;gap:0 1rem}@media (min-width:800px){.two{grid-template-columns:1fr 1fr}}
+.badge{display:inline-block;padding:.1rem .5rem;border-radius:999px;font-size:.8rem;border:1px solid var(--line)}
+.badge.ok,.st-online{color:#fff;background:var(--ok);border-color:var(--ok)}
+.badge.bad,.badge.off,.st-offline{color:#fff;background:var(--bad);border-color:var(--bad)}
+.st-alarm{color:#fff;background:var(--warn);border-color:var(--warn)}.st-maintenance{color:#fff;background:var(--info)}
+.count{font-weight:normal;color:var(--muted)}
+.muted{color:var(--muted)}.err{color:var(--bad)}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
+th{font-size:.8rem;color:var(--muted);font-weight:600}
+tr.s2 td:first-child{border-left:4px solid var(--bad)}tr.s1 td:first-child{border-left:4px solid var(--warn)}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:.75rem}
+.card{border:1px solid var(--line);border-radius:6px;padding:.5rem .75rem}
+.card h3{font-size:.95rem;margin:0 0 .25rem;display:flex;justify-content:space-between;gap:.5rem}
+.kv{display:grid;grid-template-columns:auto 1fr;gap:.15rem .75rem;margin:0}.kv dt{color:var(--muted)}.kv dd{margin:0;font-variant-numeric:tabular-nums}
+.values{font-size:.85rem}
+ul.errors{padding-left:1.1rem;margin:.5rem 0 0;color:var(--bad);font-size:.85rem}ul.plain{padding-left:1.1rem;margin:0}
+form label{display:block;margin-bottom:.25rem}form input{font:inherit;padding:.4rem;width:min(100%,24rem)}form button{font:inherit;padding:.4rem .9rem;margin-left:.25rem}
+@media (max-width:520px){body{font-size:14px}th:nth-child(5),td:nth-child(5){display:none}}
+`;
+
+export const PAGE_JS = `"use strict";
+(function () {
+  var KEY = "edge-agent-token";
+  var state = { devices: {}, alarms: {}, status: null };
+  var token = sessionStorage.getItem(KEY) || "";
+  var $ = function (id) { return document.getElementById(id); };
+
+  function h(tag, attrs) {
+    var el = document.createElement(tag);
+    if (attrs) for (var k in attrs) { if (k === "text") el.textContent = attrs[k]; else el.setAttribute(k, attrs[k]); }
+    for (var i = 2; i < arguments.length; i++) { var c = arguments[i]; if (c != null) el.appendChild(typeof c === "string" ? document.createTextNode(c) : c); }
+    return el;
+  }
+  function headers() { return token ? { Authorization: "Bearer " + token } : {}; }
+  function ago(ms) {
+    if (ms == null) return "never";
+    var s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+    return s < 60 ? s + " s ago" : s < 3600 ? Math.round(s / 60) + " min ago" : Math.round(s / 3600) + " h ago";
+  }
+  function fmt(v) { return typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v); }
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
+
+  function showLogin(msg) {
+    $("main").hidden = true; $("login").hidden = false; $("login-error").textContent = msg || "";
+    $("token").focus();
+  }
+  $("login").addEventListener("submit", function (e) {
+    e.preventDefault(); token = $("token").value.trim(); sessionStorage.setItem(KEY, token); start();
+  });
+
+  function loadStatus() {
+    return fetch("/status", { headers: headers(), cache: "no-store" }).then(function (r) {
+      if (r.status === 401) { sessionStorage.removeItem(KEY); showLogin(token ? "That token was refused." : ""); throw new Error("unauthorized"); }
+      return r.json();
+    }).then(function (body) {
+      var d = body.data; state.status = d; state.devices = {}; state.alarms = {};
+      d.devices.forEach(function (x) { state.devices[x.id] = x; });
+      d.alarms.active.forEach(function (a) { state.alarms[a.id] = a; });
+      $("login").hidden = true; $("main").hidden = false;
+      renderAll();
+    });
+  }
+
+  function renderAll() { renderHeader(); renderAlarms(); renderDevices(); renderOutbox(); renderHooks(); renderRules(); }
+  function renderHeader() {
+    var s = state.status; if (!s) return;
+    $("gw").textContent = s.gateway.id + " · v" + s.gateway.version;
+    var hl = $("health"); hl.textContent = s.health.ok ? "healthy" : "degraded: " + Object.keys(s.health.parts).filter(function (k) { return !s.health.parts[k].ok; }).join(", ");
+    hl.className = "badge " + (s.health.ok ? "ok" : "bad");
+    $("uptime").textContent = "up " + Math.round(s.gateway.uptimeS / 60) + " min";
+  }
+  function renderAlarms() {
+    var list = Object.keys(state.alarms).map(function (k) { return state.alarms[k]; })
+      .sort(function (a, b) { return b.status - a.status || b.level - a.level || b.created - a.created; });
+    var tb = clear($("alarms").tBodies[0]);
+    list.forEach(function (a) {
+      var dev = a.resource || a.device || {};
+      tb.appendChild(h("tr", { "class": "s" + a.status, "data-alarm-id": a.id },
+        h("td", { text: String(a.level) }), h("td", null, h("strong", { text: a.title || a.name }), h("div", { "class": "muted", text: a.message || "" })),
+        h("td", { text: dev.name ? dev.name + " (" + dev.id + ")" : dev.id || "" }),
+        h("td", { text: a.status === 2 ? "alarm" : "pre-warning" }), h("td", { text: ago(a.created) }),
+        h("td", { text: a.workOrderId || "—" })));
+    });
+    $("alarm-count").textContent = String(list.length);
+    $("no-alarms").hidden = list.length > 0;
+  }
+  function renderDevices() {
+    var box = clear($("devices")); var ids = Object.keys(state.devices).sort();
+    ids.forEach(function (id) {
+      var d = state.devices[id]; var dl = h("dl", { "class": "kv values" });
+      Object.keys(d.values || {}).sort().forEach(function (k) { dl.appendChild(h("dt", { text: k })); dl.appendChild(h("dd", { text: fmt(d.values[k]) })); });
+      box.appendChild(h("div", { "class": "card", "data-device-id": id },
+        h("h3", null, h("span", { text: d.name ? d.name + " · " + id : id }), h("span", { "class": "badge st-" + d.status, text: d.status })),
+        h("div", { "class": "muted", text: d.product + " · " + d.source + " · seen " + ago(d.lastSeen) }), dl));
+    });
+    $("device-count").textContent = String(ids.length);
+  }
+  function renderOutbox() {
+    var o = state.status && state.status.outbox; var dl = clear($("outbox")); var ul = clear($("outbox-errors"));
+    if (!o) { dl.appendChild(h("dt", { text: "upstream" })); dl.appendChild(h("dd", { text: "not configured" })); return; }
+    [["pending", o.pending], ["oldest pending", o.oldestPendingAgeS + " s"], ["dead letters", o.deadLetters], ["delivered", o.delivered], ["dropped", o.dropped], ["delivery", o.paused ? "PAUSED (credentials refused)" : "running"]]
+      .forEach(function (p) { dl.appendChild(h("dt", { text: p[0] })); dl.appendChild(h("dd", { text: String(p[1]) })); });
+    Object.keys(o.lastErrors || {}).forEach(function (k) { var e = o.lastErrors[k]; if (e) ul.appendChild(h("li", { text: k + ": " + e.message + " (" + ago(e.at) + ")" })); });
+  }
+  function renderHooks() {
+    var tb = clear($("hooks").tBodies[0]); var hooks = (state.status && state.status.hooks) || [];
+    hooks.forEach(function (x) {
+      tb.appendChild(h("tr", { title: x.lastError || "" }, h("td", { text: x.name }), h("td", { text: x.state }), h("td", { text: String(x.errors) }), h("td", { text: String(x.timeouts) })));
+    });
+  }
+  function renderRules() {
+    var r = state.status && state.status.rules; if (!r) return;
+    $("rule-count").textContent = String(r.count);
+    var ul = clear($("rule-files")); r.files.forEach(function (f) { ul.appendChild(h("li", { text: f.file + " — " + f.rules + " rule(s)" })); });
+    var pl = clear($("rule-problems")); r.problems.forEach(function (p) { pl.appendChild(h("li", { text: p.file + ": " + p.path + ": " + p.message })); });
+  }
+
+  var refreshTimer = null;
+  function refreshSoon() { if (refreshTimer) return; refreshTimer = setTimeout(function () { refreshTimer = null; loadStatus().catch(function () {}); }, 700); }
+  function onEvent(name, data) {
+    if (name === "alarm") {
+      if (data.alarm.status > 0) state.alarms[data.alarm.id] = data.alarm; else delete state.alarms[data.alarm.id];
+      renderAlarms(); refreshSoon();
+    } else if (name === "devices") {
+      data.devices.forEach(function (d) { state.devices[d.id] = d; }); renderDevices();
+    } else if (name === "rules") { refreshSoon(); }
+  }
+  function setLive(on) { var el = $("live"); el.textContent = on ? "live" : "reconnecting"; el.className = "badge " + (on ? "ok" : "off"); }
+
+  // fetch-based event stream: lets the token travel in the Authorization header (EventSource cannot).
+  var streamAbort = null;
+  function connect() {
+    if (streamAbort) streamAbort.abort();
+    var ctrl = new AbortController(); streamAbort = ctrl;
+    fetch("/events", { headers: headers(), cache: "no-store", signal: ctrl.signal }).then(function (r) {
+      if (!r.ok || !r.body) throw new Error("events " + r.status);
+      setLive(true);
+      var reader = r.body.getReader(); var dec = new TextDecoder(); var buf = "";
+      function pump() {
+        return reader.read().then(function (x) {
+          if (x.done) throw new Error("stream ended");
+          buf += dec.decode(x.value, { stream: true });
+          var i;
+          while ((i = buf.indexOf("\\n\\n")) >= 0) {
+            var block = buf.slice(0, i); buf = buf.slice(i + 2);
+            var ev = "message", data = "";
+            block.split("\\n").forEach(function (line) {
+              if (line.indexOf("event: ") === 0) ev = line.slice(7);
+              else if (line.indexOf("data: ") === 0) data += line.slice(6);
+            });
+            if (data) { try { onEvent(ev, JSON.parse(data)); } catch (e) { console.error(e); } }
+          }
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(function () {
+      if (ctrl.signal.aborted) return;
+      setLive(false); setTimeout(function () { connect(); loadStatus().catch(function () {}); }, 2000);
+    });
+  }
+
+  var pollTimer = null;
+  function start() {
+    loadStatus().then(function () {
+      connect();
+      if (!pollTimer) pollTimer = setInterval(function () { loadStatus().catch(function () {}); }, 10000);
+    }).catch(function (e) { if (e.message !== "unauthorized") { setLive(false); setTimeout(start, 3000); } });
+  }
+  start();
+})();
+`;
