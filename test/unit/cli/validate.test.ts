@@ -1,0 +1,112 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the fixtures are config text with ${ENV} references
+// `validate` in-process: config, rules and hooks problems together, exit codes, summary counts.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import type { CliIO } from "../../../src/cli/io.js";
+import { main } from "../../../src/cli/validate.js";
+
+const dir = mkdtempSync(join(tmpdir(), "ea-validate-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function capture(env: NodeJS.ProcessEnv = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIO = { stdout: (s) => out.push(s), stderr: (s) => err.push(s), env, cwd: dir };
+  return { io, out: () => out.join(""), err: () => err.join("") };
+}
+
+function site(name: string, config: Record<string, unknown>, hooks: Record<string, string> = {}): string {
+  const base = join(dir, name);
+  mkdirSync(join(base, "rules"), { recursive: true });
+  mkdirSync(join(base, "hooks"), { recursive: true });
+  for (const [f, text] of Object.entries(hooks)) writeFileSync(join(base, "hooks", f), text);
+  const file = join(base, "agent.json");
+  writeFileSync(
+    file,
+    JSON.stringify({ rulesDir: join(base, "rules"), hooksDir: join(base, "hooks"), ...config }, null, 2),
+  );
+  return file;
+}
+
+describe("edge-agent validate", () => {
+  test("valid config with a hook and a warning: exit 0, the warning printed, counts in the summary", async () => {
+    const file = site(
+      "ok",
+      {
+        gatewayId: "gw",
+        mqtt: {
+          url: "mqtt://127.0.0.1:1883",
+          port: 1884,
+          subscriptions: [{ topic: "env/+/data", device: "{1}", product: "env" }],
+        },
+        devices: { "sensor-1": { product: "env", name: "Hall" } },
+      },
+      { "notify.mjs": "export default { onAlarmCreated() {} };\n", "_draft.mjs": "throw new Error('x');\n" },
+    );
+    const c = capture();
+    const code = await main(["-c", file], c.io);
+    assert.equal(code, 0, c.out());
+    const lines = c.out().trimEnd().split("\n");
+    assert.ok(
+      lines.includes(`${file}: $.mqtt.port: warning: only used by the embedded broker — put the port in mqtt.url`),
+    );
+    assert.equal(lines.at(-1), `${file}: valid — 1 device, 0 rules, 1 hook, 1 warning`);
+  });
+
+  test("config and hook problems are reported together; exit 1", async () => {
+    const file = site(
+      "bad",
+      { gatewayId: "gw", http: { host: "0.0.0.0" } },
+      { "broken.mjs": "export default { onAlarmCreated( {} };\n" },
+    );
+    const c = capture();
+    const code = await main(["-c", file], c.io);
+    assert.equal(code, 1);
+    const out = c.out();
+    assert.ok(out.includes(`${file}: $.http.token: required when http.host is '0.0.0.0'`), out);
+    assert.match(out, /broken\.mjs: \$: cannot import hook: /);
+    assert.match(out, /: not valid \(2 errors\)\n$/);
+  });
+
+  test("hooks are still checked when the config is invalid, in the directory the file names", async () => {
+    const file = site(
+      "partly",
+      { gatewayId: "gw", upstream: { baseUrl: "https://x.example", token: "${NOT_SET_TOKEN}" } },
+      { "broken.mjs": "export default {;\n" },
+    );
+    const c = capture();
+    assert.equal(await main(["-c", file], c.io), 1);
+    assert.ok(c.out().includes(`${file}: $.upstream.token: environment variable NOT_SET_TOKEN is not set\n`));
+    assert.match(c.out(), /partly\/hooks\/broken\.mjs: \$: cannot import hook/);
+  });
+
+  test("an unknown option is a usage error", async () => {
+    const c = capture();
+    assert.equal(await main(["--plna"], c.io), 2);
+    assert.match(c.err(), /Usage: edge-agent validate/);
+  });
+
+  test("--plan prints the plan or says the planner is missing", async () => {
+    const file = site("plan", {
+      gatewayId: "gw",
+      modbus: {
+        buses: [{ id: "b", transport: "tcp", host: "127.0.0.1" }],
+        devices: [
+          {
+            id: "m",
+            bus: "b",
+            unitId: 1,
+            product: "meter",
+            points: [{ name: "v", table: "holding", address: 0, type: "uint16" }],
+          },
+        ],
+      },
+    });
+    const c = capture();
+    assert.equal(await main(["-c", file, "--plan"], c.io), 0, c.out());
+    assert.ok(/note: no Modbus request plan/.test(c.out()) || /\bm\b/.test(c.out()), c.out());
+  });
+});
