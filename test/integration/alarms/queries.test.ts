@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { type Rig, reading, rig, rule, tempDir } from "./setup.js";
+
+const tmp = tempDir();
+let r: Rig;
+const ids: string[] = [];
+
+before(async () => {
+  r = await rig(join(tmp.dir, "q.db"));
+  // m1: overvoltage (4) active; m2: overvoltage resolved, then undervoltage (2) pre-warning; m3: 100% off-by-percent
+  const over = rule();
+  const under = rule({ id: "undervoltage", name: "undervoltage", title: "Under-voltage", level: 2 });
+  const m1 = r.devices.device("m1");
+  const m2 = r.devices.device("m2");
+  const m3 = r.devices.device("m3");
+  r.svc.observe(over, m2, 2, reading(m2, { voltage: 260 }));
+  await r.svc.flush();
+  r.clock.advance(1000);
+  r.svc.observe(over, m2, 0, reading(m2, { voltage: 230 }));
+  r.svc.observe(over, m1, 2, reading(m1, { voltage: 255 }));
+  await r.svc.flush();
+  r.clock.advance(1000);
+  r.svc.observe(under, m2, 1, reading(m2, { voltage: 200 }));
+  await r.svc.flush();
+  r.clock.advance(1000);
+  r.svc.observe(
+    rule({ id: "pct", name: "load_100%_", title: "Load 100%_", message: "Load at 100%" }),
+    m3,
+    2,
+    reading(m3, { voltage: 1 }),
+  );
+  await r.svc.flush();
+  ids.push(...r.svc.list({ order: "asc", limit: 100 }).alarms.map((a) => a.id));
+});
+after(async () => {
+  await r.close();
+  tmp.cleanup();
+});
+
+test("defaults: newest first, everything", () => {
+  const res = r.svc.list({});
+  assert.equal(res.total, 4);
+  assert.deepEqual(
+    res.alarms.map((a) => a.id),
+    [...ids].reverse(),
+  );
+});
+
+test("status filters: active, resolved, pre-warning", () => {
+  assert.equal(r.svc.list({ status: "active" }).total, 3);
+  assert.deepEqual(
+    r.svc.list({ status: 0 }).alarms.map((a) => a.resource.id),
+    ["m2"],
+  );
+  assert.deepEqual(
+    r.svc.list({ status: 1 }).alarms.map((a) => a.ruleId),
+    ["undervoltage"],
+  );
+  assert.equal(r.svc.list({ status: "all" }).total, 4);
+  assert.equal(r.svc.active().length, 3);
+});
+
+test("did, free text (LIKE wildcards are literal) and paging", () => {
+  assert.equal(r.svc.list({ did: "m2" }).total, 2);
+  assert.equal(r.svc.list({ q: "Under" }).total, 1);
+  assert.equal(r.svc.list({ q: "m1" }).total, 1, "device id");
+  assert.equal(r.svc.list({ q: "253" }).total, 0);
+  assert.equal(r.svc.list({ q: "voltage 255" }).total, 1, "message");
+  assert.equal(r.svc.list({ q: "100%" }).total, 1);
+  assert.equal(r.svc.list({ q: "%" }).total, 1, "a % matches only a literal %");
+  assert.equal(r.svc.list({ q: "_" }).total, 1);
+  const page = r.svc.list({ order: "asc", offset: 1, limit: 2 });
+  assert.equal(page.total, 4);
+  assert.deepEqual(
+    page.alarms.map((a) => a.id),
+    ids.slice(1, 3),
+  );
+  assert.equal(r.svc.list({ limit: 0 }).alarms.length, 0);
+});
+
+test("orderBy level and status", () => {
+  assert.deepEqual(
+    r.svc.list({ orderBy: "level", order: "asc" }).alarms.map((a) => a.level),
+    [2, 4, 4, 4],
+  );
+  assert.deepEqual(
+    r.svc.list({ orderBy: "status", order: "desc" }).alarms.map((a) => a.status),
+    [2, 2, 1, 0],
+  );
+});
