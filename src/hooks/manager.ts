@@ -166,9 +166,9 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
 
   async start(): Promise<void> {
     this.#running = true;
+    if (this.#o.watch !== false) this.#startWatcher();
     await this.#serial(() => this.#rescan());
     if (this.#o.watch === false) return;
-    this.#startWatcher();
     this.#rescanTimer = this.#o.clock.setInterval(() => this.#scheduleRescan(0), this.#o.rescanMs ?? 1000);
   }
 
@@ -183,6 +183,8 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       this.#slots = [];
       this.#rebuild();
     });
+    this.#watcher?.close();
+    this.#watcher = null;
   }
 
   /** Re-reads the hooks directory now (what the watcher does within 2 s). */
@@ -197,6 +199,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
   }
 
   #startWatcher(): void {
+    if (this.#watcher !== null || !this.#running) return;
     try {
       this.#watcher = watch(this.#o.dir, () => this.#scheduleRescan(100));
       this.#watcher.on("error", (err) => {
@@ -229,6 +232,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       this.#log.error({ err, dir: this.#o.dir }, "cannot read hooks directory");
       return;
     }
+    // The directory may have appeared after start: watch it from now on.
     if (this.#watcher === null && this.#o.watch !== false && files.length > 0) this.#startWatcher();
     const seen = new Set<string>();
     for (const f of files) {
