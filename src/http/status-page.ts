@@ -78,7 +78,7 @@ th{font-size:.8rem;color:var(--muted);font-weight:600}
 tr.s2 td:first-child{border-left:4px solid var(--bad)}tr.s1 td:first-child{border-left:4px solid var(--warn)}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:.75rem}
 .card{border:1px solid var(--line);border-radius:6px;padding:.5rem .75rem}
-.card h3{font-size:.95rem;margin:0 0 .25rem;display:flex;justify-content:space-between;gap:.5rem}
+.card h3{font-size:.95rem;margin:0 0 .25rem;display:flex;justify-content:space-between;align-items:flex-start;gap:.5rem}.card h3 .badge{white-space:nowrap}
 .kv{display:grid;grid-template-columns:auto 1fr;gap:.15rem .75rem;margin:0}.kv dt{color:var(--muted)}.kv dd{margin:0;font-variant-numeric:tabular-nums}
 .values{font-size:.85rem}
 ul.errors{padding-left:1.1rem;margin:.5rem 0 0;color:var(--bad);font-size:.85rem}ul.plain{padding-left:1.1rem;margin:0}
@@ -89,7 +89,7 @@ form label{display:block;margin-bottom:.25rem}form input{font:inherit;padding:.4
 export const PAGE_JS = `"use strict";
 (function () {
   var KEY = "edge-agent-token";
-  var state = { devices: {}, alarms: {}, status: null };
+  var state = { devices: {}, alarms: {}, status: null, skew: 0 };
   var token = sessionStorage.getItem(KEY) || "";
   var $ = function (id) { return document.getElementById(id); };
 
@@ -102,7 +102,7 @@ export const PAGE_JS = `"use strict";
   function headers() { return token ? { Authorization: "Bearer " + token } : {}; }
   function ago(ms) {
     if (ms == null) return "never";
-    var s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+    var s = Math.max(0, Math.round((Date.now() + state.skew - ms) / 1000));
     return s < 60 ? s + " s ago" : s < 3600 ? Math.round(s / 60) + " min ago" : Math.round(s / 3600) + " h ago";
   }
   function fmt(v) { return typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v); }
@@ -121,7 +121,7 @@ export const PAGE_JS = `"use strict";
       if (r.status === 401) { sessionStorage.removeItem(KEY); showLogin(token ? "That token was refused." : ""); throw new Error("unauthorized"); }
       return r.json();
     }).then(function (body) {
-      var d = body.data; state.status = d; state.devices = {}; state.alarms = {};
+      var d = body.data; state.status = d; state.skew = d.gateway.now - Date.now(); state.devices = {}; state.alarms = {};
       d.devices.forEach(function (x) { state.devices[x.id] = x; });
       d.alarms.active.forEach(function (a) { state.alarms[a.id] = a; });
       $("login").hidden = true; $("main").hidden = false;
@@ -172,8 +172,9 @@ export const PAGE_JS = `"use strict";
   }
   function renderHooks() {
     var tb = clear($("hooks").tBodies[0]); var hooks = (state.status && state.status.hooks) || [];
+    if (hooks.length === 0) tb.appendChild(h("tr", null, h("td", { colspan: "4", "class": "muted", text: "No hook loaded." })));
     hooks.forEach(function (x) {
-      tb.appendChild(h("tr", { title: x.lastError || "" }, h("td", { text: x.name }), h("td", { text: x.state }), h("td", { text: String(x.errors) }), h("td", { text: String(x.timeouts) })));
+      tb.appendChild(h("tr", { title: x.lastError || "", "data-hook": x.name }, h("td", { text: x.name }), h("td", { text: x.state }), h("td", { text: String(x.errors) }), h("td", { text: String(x.timeouts) })));
     });
   }
   function renderRules() {
