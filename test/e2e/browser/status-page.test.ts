@@ -93,7 +93,7 @@ it("shows a raised alarm live, offline, on a laptop and a phone", { skip, timeou
 
   // A phone: nothing overflows sideways.
   await page.setViewportSize({ width: 390, height: 844 });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const overflow = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
   assert.ok(overflow <= 0, `page is ${overflow}px wider than a phone screen`);
   await page.screenshot({ path: join(shots, "status-phone.png"), fullPage: true });
 
