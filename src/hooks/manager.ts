@@ -183,7 +183,8 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       this.#slots = [];
       this.#rebuild();
     });
-    this.#watcher?.close();
+    // A rescan that was in flight may have started a watcher meanwhile.
+    (this.#watcher as FSWatcher | null)?.close();
     this.#watcher = null;
   }
 
