@@ -208,6 +208,14 @@ export function checkConfig(c: Config, file: string): Problem[] {
   unique(quotas, "$.quotas", "quota");
   const known = [...new Set([...modbusIds, ...Object.keys(meta)])];
   quotas.forEach((q, i) => {
+    const dev = mdevs.find((d) => d.id === q.device);
+    if (dev && !dev.points.some((p) => p.name === q.metric)) {
+      const names = dev.points.map((p) => p.name);
+      const message = `Modbus device '${dev.id}' has no point '${q.metric}'`;
+      const hint = suggestion(q.metric, names, "its points");
+      if (subs.length > 0) warn(`$.quotas[${i}].metric`, message, hint);
+      else err(`$.quotas[${i}].metric`, message, hint);
+    }
     if (known.includes(q.device)) return;
     const hint = suggestion(q.device, known, "known devices");
     if (subs.length > 0) {

@@ -176,8 +176,8 @@ describe("semantic checks", () => {
         ...MINIMAL,
         modbus: { buses: [TCP_BUS, TCP_BUS], devices: [DEVICE, { ...DEVICE, unitId: 2 }] },
         quotas: [
-          { id: "q1", device: "meter-01", metric: "e", period: "day", limit: 1 },
-          { id: "q1", device: "meter-01", metric: "e", period: "month", limit: 9 },
+          { id: "q1", device: "meter-01", metric: "voltage", period: "day", limit: 1 },
+          { id: "q1", device: "meter-01", metric: "voltage", period: "month", limit: 9 },
         ],
       }),
     );
@@ -256,6 +256,14 @@ describe("semantic checks", () => {
       "agent.json: $.mqtt.subscriptions[0].device: {2} refers to wildcard 2 but topic 'meters/+/telemetry' has 1 wildcard — use {1}",
       "agent.json: $.mqtt.subscriptions[1].values: invalid JSON path 'data' — '$' is the whole payload, '$.data' a field",
       "agent.json: $.workOrders.appSecret: must not be empty when work orders are enabled — every request is signed with it",
+    ]);
+  });
+
+  test("a quota on a metric the Modbus device does not read", async () => {
+    const quota = { id: "q", device: "meter-01", metric: "voltge", period: "day", limit: 10 };
+    const r = await load(json({ ...MINIMAL, modbus: { buses: [TCP_BUS], devices: [DEVICE] }, quotas: [quota] }));
+    assert.deepEqual(r.lines, [
+      "agent.json: $.quotas[0].metric: Modbus device 'meter-01' has no point 'voltge' — did you mean 'voltage'?",
     ]);
   });
 
