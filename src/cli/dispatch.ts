@@ -18,7 +18,7 @@ export const USAGE = `Usage: edge-agent <command> [options]
 Commands:
   run      [-c FILE]                                 ${COMMANDS.run}
   validate [-c FILE] [--plan]                        ${COMMANDS.validate}
-  alarms   [-c FILE] [--status active|resolved|all] [--json] [--limit N]
+  alarms   [-c FILE] [--status active|resolved|all] [--json] [--limit N] [--db FILE]
                                                      ${COMMANDS.alarms}
   outbox   [-c FILE] [--json]                        ${COMMANDS.outbox}
   sim      [--port N]                                ${COMMANDS.sim}
