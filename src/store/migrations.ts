@@ -72,4 +72,14 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 10,
+    name: "outbox-lookups",
+    sql: `
+      -- per-alarm stream lookups (work-order create exists?) regardless of state
+      CREATE INDEX outbox_stream ON outbox(stream, seq);
+      -- retention purge of settled rows
+      CREATE INDEX outbox_done ON outbox(state, done_at);
+    `,
+  },
 ];

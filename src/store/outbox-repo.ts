@@ -1,0 +1,282 @@
+// Durable outbox rows (SPEC §7): every query the writer, the dispatcher and `edge-agent outbox`
+// run against the `outbox` table. States: pending → delivered | skipped | dead | dropped. A row is
+// only ever removed from `pending`, never inserted before an existing one, so the lowest pending
+// seq of a stream stays its head until it is settled: that is what keeps per-alarm order.
+
+import type { OutboxStats, OutboxSummary } from "../core/ports.js";
+import type { Db } from "./db.js";
+
+export type OutboxKind = "alert.add" | "alert.update" | "workorder.create" | "workorder.complete" | "webhook";
+/** Drop class: `notification` rows may be dropped when the outbox is full; the others never. */
+export type OutboxClass = "alarm" | "workorder" | "notification";
+export type OutboxState = "pending" | "delivered" | "skipped" | "dead" | "dropped";
+
+export const KIND_CLASS: Readonly<Record<OutboxKind, OutboxClass>> = {
+  "alert.add": "alarm",
+  "alert.update": "alarm",
+  "workorder.create": "workorder",
+  "workorder.complete": "workorder",
+  webhook: "notification",
+};
+
+export interface OutboxRow {
+  seq: number;
+  kind: OutboxKind;
+  class: OutboxClass;
+  stream: string;
+  alarm_id: string | null;
+  payload: string;
+  attempts: number;
+  next_at: number;
+  created: number;
+}
+
+export interface NewOutboxRow {
+  kind: OutboxKind;
+  stream: string;
+  alarmId: string | null;
+  payload: string;
+  created: number;
+}
+
+export interface AlarmRefs {
+  upstreamId: string | null;
+  workOrderId: string | null;
+}
+
+export interface PauseState {
+  target: string;
+  since: number;
+  message: string;
+}
+
+const KV_NS = "outbox";
+
+export class OutboxRepo implements OutboxStats {
+  readonly #db: Db;
+  #stmts: ReturnType<typeof prepare> | null = null;
+
+  constructor(opts: { db: Db }) {
+    this.#db = opts.db;
+  }
+
+  get #s(): ReturnType<typeof prepare> {
+    if (this.#stmts === null) this.#stmts = prepare(this.#db);
+    return this.#stmts;
+  }
+
+  get db(): Db {
+    return this.#db;
+  }
+
+  insert(row: NewOutboxRow): number {
+    const r = this.#s.insert.run(row.kind, KIND_CLASS[row.kind], row.stream, row.alarmId, row.payload, row.created);
+    return Number(r.lastInsertRowid);
+  }
+
+  /** Heads of streams (lowest pending seq) of the given classes that are due, oldest first. */
+  dueHeads(classes: readonly OutboxClass[], now: number, limit: number): OutboxRow[] {
+    if (classes.length === 0) return [];
+    return this.#s.heads.all(JSON.stringify(classes), now, limit) as OutboxRow[];
+  }
+
+  /** Earliest next_at of a pending row in the future (for the wake-up timer), or null. */
+  nextDueAt(now: number): number | null {
+    const r = this.#s.nextDue.get(now) as { at: number | null } | undefined;
+    return r?.at ?? null;
+  }
+
+  markDelivered(seq: number, now: number): void {
+    this.#s.settle.run("delivered", now, null, seq);
+  }
+  markSkipped(seq: number, now: number, reason: string): void {
+    this.#s.settle.run("skipped", now, reason, seq);
+  }
+  markDead(seq: number, now: number, error: string): void {
+    this.#s.settle.run("dead", now, error, seq);
+  }
+  markRetry(seq: number, nextAt: number, error: string): void {
+    this.#s.retry.run(nextAt, error, seq);
+  }
+
+  alarmRefs(alarmId: string): AlarmRefs | undefined {
+    const r = this.#s.alarmRefs.get(alarmId) as
+      | { upstream_id: string | null; work_order_id: string | null }
+      | undefined;
+    return r ? { upstreamId: r.upstream_id, workOrderId: r.work_order_id } : undefined;
+  }
+  setUpstreamId(alarmId: string, upstreamId: string): void {
+    this.#s.setUpstream.run(upstreamId, upstreamId, alarmId);
+  }
+  setWorkOrderId(alarmId: string, orderId: string): void {
+    this.#s.setWorkOrder.run(orderId, orderId, alarmId);
+  }
+
+  /** Whether a work-order create was ever written for this alarm (any state but dropped). */
+  hasWorkOrderCreate(alarmId: string): boolean {
+    return this.#s.hasCreate.get(`w:${alarmId}`) !== undefined;
+  }
+  /** State of the last settled row of a kind in a stream (why a dependent row cannot go). */
+  settledState(stream: string, kind: OutboxKind): OutboxState | undefined {
+    const r = this.#s.settledState.get(stream, kind) as { state: OutboxState } | undefined;
+    return r?.state;
+  }
+
+  /** Stored payload of the work-order create of an alarm (for the completion event), if still kept. */
+  workOrderCreatePayload(alarmId: string): string | undefined {
+    const r = this.#s.createPayload.get(`w:${alarmId}`) as { payload: string } | undefined;
+    return r?.payload;
+  }
+
+  countPending(): number {
+    return (this.#s.countPending.get() as { n: number }).n;
+  }
+
+  /** Marks the oldest pending notification rows `dropped` until at most `maxPending` are pending. */
+  enforceBound(maxPending: number, now: number): { dropped: number; overBy: number } {
+    const pending = this.countPending();
+    if (pending <= maxPending) return { dropped: 0, overBy: 0 };
+    const excess = pending - maxPending;
+    const r = this.#s.dropOldest.run(now, "dropped: outbox full (outbox.maxPending)", excess);
+    const dropped = r.changes;
+    if (dropped > 0) this.#addCounter("dropped", dropped);
+    return { dropped, overBy: Math.max(0, excess - dropped) };
+  }
+
+  /** Pending rows older than retention go to dead-letter; settled rows older than retention are deleted. */
+  applyRetention(now: number, retentionMs: number): { expired: number; deleted: number } {
+    const cutoff = now - retentionMs;
+    return this.#db.transaction(() => {
+      const expired = this.#s.expire.run(
+        now,
+        `expired: undelivered for more than the retention period`,
+        cutoff,
+      ).changes;
+      const deleted = this.#s.purge.run(cutoff).changes;
+      return { expired, deleted };
+    })();
+  }
+
+  setLastError(kind: string, at: number, message: string): void {
+    this.#s.kvSet.run(KV_NS, `lastError.${kind}`, JSON.stringify({ at, message }));
+  }
+  setPaused(state: PauseState | null, target: string): void {
+    if (state === null) this.#s.kvDel.run(KV_NS, `paused.${target}`);
+    else this.#s.kvSet.run(KV_NS, `paused.${target}`, JSON.stringify(state));
+  }
+  pausedTargets(): PauseState[] {
+    const rows = this.#s.kvPrefix.all(KV_NS, "paused.%") as { key: string; value: string }[];
+    return rows.map((r) => JSON.parse(r.value) as PauseState);
+  }
+
+  #addCounter(name: string, by: number): void {
+    const cur = this.#s.kvGet.get(KV_NS, name) as { value: string } | undefined;
+    this.#s.kvSet.run(KV_NS, name, String((cur ? Number(cur.value) : 0) + by));
+  }
+
+  counts(): Record<OutboxState, number> {
+    const out: Record<OutboxState, number> = { pending: 0, delivered: 0, skipped: 0, dead: 0, dropped: 0 };
+    for (const r of this.#s.counts.all() as { state: OutboxState; n: number }[]) out[r.state] = r.n;
+    return out;
+  }
+
+  /** Pending count per kind (status page, CLI). */
+  pendingByKind(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.#s.pendingByKind.all() as { kind: string; n: number }[]) out[r.kind] = r.n;
+    return out;
+  }
+
+  summary(now: number): OutboxSummary {
+    const c = this.counts();
+    const oldest = this.#s.oldestPending.get() as { created: number } | undefined;
+    const droppedKv = this.#s.kvGet.get(KV_NS, "dropped") as { value: string } | undefined;
+    const lastErrors: OutboxSummary["lastErrors"] = {};
+    for (const r of this.#s.kvPrefix.all(KV_NS, "lastError.%") as { key: string; value: string }[]) {
+      lastErrors[r.key.slice("lastError.".length)] = JSON.parse(r.value) as { at: number; message: string };
+    }
+    return {
+      pending: c.pending,
+      delivered: c.delivered,
+      deadLetters: c.dead,
+      oldestPendingAgeS: oldest ? Math.max(0, Math.floor((now - oldest.created) / 1000)) : 0,
+      dropped: droppedKv ? Number(droppedKv.value) : 0,
+      paused: this.pausedTargets().length > 0,
+      lastErrors,
+    };
+  }
+
+  /** Dead-letter rows, newest first (status page, CLI). */
+  deadLetters(
+    limit: number,
+  ): { seq: number; kind: string; alarmId: string | null; error: string | null; at: number }[] {
+    return (
+      this.#s.dead.all(limit) as {
+        seq: number;
+        kind: string;
+        alarm_id: string | null;
+        last_error: string | null;
+        done_at: number;
+      }[]
+    ).map((r) => ({ seq: r.seq, kind: r.kind, alarmId: r.alarm_id, error: r.last_error, at: r.done_at }));
+  }
+}
+
+function prepare(db: Db) {
+  return {
+    insert: db.prepare(
+      "INSERT INTO outbox (kind, class, stream, alarm_id, payload, state, created) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+    ),
+    heads: db.prepare(
+      `SELECT o.seq, o.kind, o.class, o.stream, o.alarm_id, o.payload, o.attempts, o.next_at, o.created
+         FROM outbox o
+        WHERE o.state = 'pending' AND o.class IN (SELECT value FROM json_each(?)) AND o.next_at <= ?
+          AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' AND p.stream = o.stream AND p.seq < o.seq)
+        ORDER BY o.seq LIMIT ?`,
+    ),
+    nextDue: db.prepare("SELECT MIN(next_at) AS at FROM outbox WHERE state = 'pending' AND next_at > ?"),
+    settle: db.prepare(
+      "UPDATE outbox SET state = ?, done_at = ?, last_error = COALESCE(?, last_error) WHERE seq = ? AND state = 'pending'",
+    ),
+    retry: db.prepare(
+      "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE seq = ? AND state = 'pending'",
+    ),
+    alarmRefs: db.prepare("SELECT upstream_id, work_order_id FROM alarms WHERE id = ?"),
+    setUpstream: db.prepare(
+      "UPDATE alarms SET upstream_id = ?, doc = CASE WHEN json_valid(doc) THEN json_set(doc, '$.upstreamId', ?) ELSE doc END WHERE id = ?",
+    ),
+    setWorkOrder: db.prepare(
+      "UPDATE alarms SET work_order_id = ?, doc = CASE WHEN json_valid(doc) THEN json_set(doc, '$.workOrderId', ?) ELSE doc END WHERE id = ?",
+    ),
+    hasCreate: db.prepare(
+      "SELECT 1 AS x FROM outbox WHERE stream = ? AND kind = 'workorder.create' AND state <> 'dropped' LIMIT 1",
+    ),
+    settledState: db.prepare(
+      "SELECT state FROM outbox WHERE stream = ? AND kind = ? AND state <> 'pending' ORDER BY seq DESC LIMIT 1",
+    ),
+    createPayload: db.prepare(
+      "SELECT payload FROM outbox WHERE stream = ? AND kind = 'workorder.create' ORDER BY seq DESC LIMIT 1",
+    ),
+    countPending: db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'"),
+    dropOldest: db.prepare(
+      `UPDATE outbox SET state = 'dropped', done_at = ?, last_error = ?
+        WHERE seq IN (SELECT seq FROM outbox WHERE state = 'pending' AND class = 'notification' ORDER BY seq LIMIT ?)`,
+    ),
+    expire: db.prepare(
+      "UPDATE outbox SET state = 'dead', done_at = ?, last_error = ? WHERE state = 'pending' AND created < ?",
+    ),
+    purge: db.prepare("DELETE FROM outbox WHERE state <> 'pending' AND done_at < ?"),
+    counts: db.prepare("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state"),
+    pendingByKind: db.prepare("SELECT kind, COUNT(*) AS n FROM outbox WHERE state = 'pending' GROUP BY kind"),
+    oldestPending: db.prepare("SELECT created FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1"),
+    dead: db.prepare(
+      "SELECT seq, kind, alarm_id, last_error, done_at FROM outbox WHERE state = 'dead' ORDER BY done_at DESC LIMIT ?",
+    ),
+    kvGet: db.prepare("SELECT value FROM kv WHERE ns = ? AND key = ?"),
+    kvSet: db.prepare(
+      "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value",
+    ),
+    kvDel: db.prepare("DELETE FROM kv WHERE ns = ? AND key = ?"),
+    kvPrefix: db.prepare("SELECT key, value FROM kv WHERE ns = ? AND key LIKE ? ORDER BY key"),
+  };
+}

@@ -1,0 +1,166 @@
+// Heartbeat (SPEC §7): every heartbeatIntervalMs one POST /api/ai/device/heartbeat with the gateway's
+// devices, active alarms and outbox depth. Not queued: a missed heartbeat is replaced by the next,
+// and at most one is in flight.
+
+import type { Dispatcher as HttpDispatcher } from "undici";
+import type { UpstreamConfig } from "../config/schema.js";
+import type { Clock, TimerHandle } from "../core/clock.js";
+import type { Logger } from "../core/log.js";
+import type { Counter, MetricsRegistry } from "../core/metrics.js";
+import type { AlarmQueries, DeviceView, KpiProvider, OutboxStats, UploadInterceptor } from "../core/ports.js";
+import { endpoint, post } from "./http.js";
+
+export interface HeartbeatBody {
+  gatewayId: string;
+  ts: number;
+  version: string;
+  uptimeS: number;
+  devices: { id: string; status: string; lastSeen: number | null }[];
+  activeAlarms: number;
+  outbox: { pending: number; oldestPendingAgeS: number; deadLetters: number };
+  kpis: Record<string, number>;
+}
+
+export interface HeartbeatOptions {
+  clock: Clock;
+  log: Logger;
+  metrics?: MetricsRegistry;
+  http: HttpDispatcher;
+  upstream: UpstreamConfig;
+  gatewayId: string;
+  version: string;
+  devices: DeviceView;
+  alarms: AlarmQueries | null;
+  outbox: OutboxStats | null;
+  kpis?: KpiProvider | null;
+  interceptor?: UploadInterceptor | null;
+  /** Epoch ms the agent started (uptime); defaults to when start() ran. */
+  startedAt?: number;
+}
+
+const KPI_TIMEOUT_MS = 2000;
+
+export class Heartbeat {
+  readonly #o: HeartbeatOptions;
+  #timer: TimerHandle | undefined;
+  #inflight: Promise<void> | null = null;
+  #abort = new AbortController();
+  #startedAt = 0;
+  #failing = false;
+  readonly #sent: Counter | undefined;
+
+  constructor(opts: HeartbeatOptions) {
+    this.#o = opts;
+    this.#sent = opts.metrics?.counter("edge_heartbeats_total", "Heartbeats sent, by result (ok, failed, skipped)");
+  }
+
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#startedAt = this.#o.startedAt ?? this.#o.clock.now();
+    this.#abort = new AbortController();
+    this.#timer = this.#o.clock.setInterval(() => this.beat(), this.#o.upstream.heartbeatIntervalMs ?? 30_000);
+    this.beat();
+  }
+
+  async stop(): Promise<void> {
+    this.#o.clock.clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#abort.abort();
+    await this.#inflight;
+  }
+
+  /** Sends one heartbeat now unless one is still in flight (it is then skipped, not queued). */
+  beat(): void {
+    if (this.#inflight !== null) {
+      this.#sent?.inc({ result: "skipped" });
+      return;
+    }
+    this.#inflight = this.#send()
+      .catch((err: unknown) => this.#o.log.error({ err }, "heartbeat failed unexpectedly"))
+      .finally(() => {
+        this.#inflight = null;
+      });
+  }
+
+  /** Waits for the heartbeat in flight, if any (tests, shutdown). */
+  async idle(): Promise<void> {
+    await this.#inflight;
+  }
+
+  async body(): Promise<HeartbeatBody> {
+    const now = this.#o.clock.now();
+    const s = this.#o.outbox?.summary(now);
+    let kpis: Record<string, number> = {};
+    if (this.#o.kpis) {
+      let timer: TimerHandle | undefined;
+      try {
+        kpis = await Promise.race([
+          this.#o.kpis.kpis("today"),
+          new Promise<Record<string, number>>((resolve) => {
+            timer = this.#o.clock.setTimeout(() => resolve({}), KPI_TIMEOUT_MS);
+          }),
+        ]);
+      } catch (err) {
+        this.#o.log.warn({ err }, "kpis failed; heartbeat sent without them");
+      } finally {
+        this.#o.clock.clearTimeout(timer);
+      }
+    }
+    return {
+      gatewayId: this.#o.gatewayId,
+      ts: now,
+      version: this.#o.version,
+      uptimeS: Math.max(0, Math.floor((now - this.#startedAt) / 1000)),
+      devices: this.#o.devices.list().map((d) => ({ id: d.id, status: d.status, lastSeen: d.lastSeen })),
+      activeAlarms: this.#o.alarms?.active().length ?? 0,
+      outbox: {
+        pending: s?.pending ?? 0,
+        oldestPendingAgeS: s?.oldestPendingAgeS ?? 0,
+        deadLetters: s?.deadLetters ?? 0,
+      },
+      kpis,
+    };
+  }
+
+  async #send(): Promise<void> {
+    let payload: unknown = await this.body();
+    const ic = this.#o.interceptor;
+    if (ic?.active) {
+      try {
+        payload = await ic.beforeUpload("heartbeat", payload);
+      } catch (err) {
+        this.#o.log.error({ err }, "beforeUpload failed for the heartbeat; sending the original");
+      }
+      if (payload === null) {
+        this.#sent?.inc({ result: "skipped" });
+        return;
+      }
+    }
+    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    const token = this.#o.upstream.token;
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const out = await post({
+      http: this.#o.http,
+      clock: this.#o.clock,
+      url: endpoint(this.#o.upstream.baseUrl, "/api/ai/device/heartbeat"),
+      headers,
+      body: JSON.stringify(payload),
+      timeoutMs: this.#o.upstream.timeoutMs ?? 10_000,
+      signal: this.#abort.signal,
+      secrets: token ? [token] : [],
+    });
+    if (out.kind === "aborted") return;
+    if (out.kind === "ok") {
+      this.#sent?.inc({ result: "ok" });
+      if (this.#failing) this.#o.log.info("heartbeat accepted again");
+      this.#failing = false;
+      return;
+    }
+    this.#sent?.inc({ result: "failed" });
+    // One line per outage, not one per interval; 401/403 are always loud.
+    if (out.kind === "pause") this.#o.log.error({ reason: out.reason }, "heartbeat refused: check upstream.token");
+    else if (!this.#failing)
+      this.#o.log.warn({ reason: out.reason }, "heartbeat not delivered (the next one replaces it)");
+    this.#failing = true;
+  }
+}

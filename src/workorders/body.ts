@@ -1,0 +1,81 @@
+// Work-order request bodies (SPEC §8). The create payload is decided when the alarm is raised and
+// stored in the outbox; the bytes are produced here at send time, compact JSON with non-ASCII kept
+// as UTF-8 (JSON.stringify never escapes it), optional fields omitted when empty, and the 64-bit
+// orderId spliced in as a bare integer from its exact decimal text.
+
+import type { Alarm, RuleDefinition } from "../core/types.js";
+import { isIntegerText } from "./json-raw.js";
+import { resolvePriority } from "./priority.js";
+
+export const DEFAULT_TRIGGER_SOURCE = "自动上报";
+
+export interface WorkOrderCreatePayload {
+  title: string;
+  areaId?: number | string;
+  alarmId: string;
+  alarmType: string;
+  description?: string;
+  priority?: number;
+  triggerSource?: string;
+  cameraId?: string;
+  imageUrl?: string;
+}
+
+export interface WorkOrderCompletePayload {
+  remark: string;
+}
+
+/** The create payload for an alarm raised by a rule with `actions.workOrder`. */
+export function createPayloadFor(alarm: Alarm, rule: RuleDefinition): WorkOrderCreatePayload {
+  const wo = rule.actions?.workOrder ?? {};
+  const p: WorkOrderCreatePayload = {
+    title: alarm.title || rule.title || rule.name,
+    alarmId: alarm.id,
+    alarmType: wo.alarmType || rule.name || alarm.type,
+    priority: resolvePriority(wo.priority, alarm.level),
+    triggerSource: wo.triggerSource || DEFAULT_TRIGGER_SOURCE,
+  };
+  const areaId = alarm.resource.areaId;
+  if (areaId !== undefined && areaId !== "") p.areaId = areaId;
+  const description = wo.description || alarm.message;
+  if (description) p.description = description;
+  if (wo.cameraId) p.cameraId = wo.cameraId;
+  if (wo.imageUrl) p.imageUrl = wo.imageUrl;
+  return p;
+}
+
+const ORDER: readonly (keyof WorkOrderCreatePayload)[] = [
+  "title",
+  "areaId",
+  "alarmId",
+  "alarmType",
+  "description",
+  "priority",
+  "triggerSource",
+  "cameraId",
+  "imageUrl",
+];
+
+/** Exact body bytes of a create request; keys in the API's order, empty optional fields omitted. */
+export function createBody(p: WorkOrderCreatePayload): string {
+  const out: Record<string, unknown> = {};
+  for (const k of ORDER) {
+    const v = p[k];
+    if (v === undefined || v === null || v === "") continue;
+    out[k] = v;
+  }
+  return JSON.stringify(out);
+}
+
+/** Exact body bytes of an auto-complete request, with orderId a bare JSON integer. */
+export function completeBody(orderId: string, remark: string): string {
+  if (!isIntegerText(orderId)) throw new TypeError(`work-order id ${JSON.stringify(orderId)} is not an integer`);
+  return `{"orderId":${orderId},"remark":${JSON.stringify(remark)}}`;
+}
+
+/** What to write in the completion: what cleared the alarm, for the people who read the order. */
+export function completionRemark(alarm: Alarm, cause: { by: string; remark: string }, nowMs: number): string {
+  const when = new Date(nowMs).toISOString();
+  const what = cause.remark ? cause.remark : `alarm "${alarm.title}" returned to normal`;
+  return `Auto-completed by edge-agent: ${what} (cleared by ${cause.by} at ${when})`;
+}
