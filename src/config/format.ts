@@ -26,3 +26,18 @@ export function problemSummary(problems: readonly Problem[]): string {
 }
 
 export { plural };
+
+/**
+ * Prints a config load's problems the way `validate` does, for `run`: every line, then a verdict
+ * when the config was refused. Returns true when the agent may start (warnings only).
+ */
+export function reportConfigProblems(
+  file: string,
+  problems: readonly Problem[],
+  accepted: boolean,
+  write: (s: string) => void,
+): boolean {
+  write(formatProblems(problems));
+  if (!accepted) write(`${file}: configuration is not valid (${problemSummary(problems)}); not starting\n`);
+  return accepted;
+}
