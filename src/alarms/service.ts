@@ -365,7 +365,24 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
 
   resolve(alarmId: string, by: string, remark: string): Promise<Alarm | null> {
     const ep = this.#byAlarmId.get(alarmId);
-    if (ep === undefined || ep.alarm === null) return Promise.resolve(null);
+    if (ep === undefined || ep.alarm === null) {
+      // Already resolved by a reading but not committed yet: answer with that resolve once on disk.
+      for (let i = this.#queue.length - 1; i >= 0; i--) {
+        const p = this.#queue[i] as Pending;
+        if (p.change.alarm.id !== alarmId) continue;
+        if (p.change.kind !== "resolved") break;
+        return new Promise<Alarm>((resolve) => {
+          const prior = p.done;
+          p.done = prior
+            ? (a) => {
+                prior(a);
+                resolve(a);
+              }
+            : resolve;
+        });
+      }
+      return Promise.resolve(null);
+    }
     // The condition may still hold: no new episode until it has cleared once (see docs/alarms.md).
     closeByOperator(ep);
     return new Promise<Alarm>((resolve) => {

@@ -197,3 +197,20 @@ test("rulesChanged resolves the open alarms of removed rules, not quota alarms",
   assert.deepEqual(((removed as Alarm).details.resolution as { remark: string }).remark, "rule removed");
   await r.close();
 });
+
+test("an operator resolve racing an automatic one answers with the committed resolve", async () => {
+  const r = await rig(dbFile());
+  const d = r.devices.device("m1");
+  const ru = rule();
+  r.svc.observe(ru, d, 2, reading(d, { voltage: 260 }));
+  await r.svc.flush();
+  const [a] = r.svc.active();
+  assert.ok(a);
+  r.svc.observe(ru, d, 0, reading(d, { voltage: 230 }));
+  const res = await r.svc.resolve(a.id, "alice", "late");
+  assert.equal(res?.id, a.id);
+  assert.equal(res?.status, 0);
+  assert.equal(committedAlarm(r.reader, a.id)?.status, 0);
+  assert.equal(((res as Alarm).details.resolution as { by: string }).by, "rule");
+  await r.close();
+});
