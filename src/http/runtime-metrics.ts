@@ -1,5 +1,5 @@
 // Gauges computed when /metrics is scraped: event-loop lag, memory, readings per second per
-// source, alarms by status, outbox depth and age, hook state. Sources of truth stay in their
+// source, alarms by status, outbox depth, age and dead letters, hook state. Sources of truth stay in their
 // subsystems; this module only reads them, so a scrape never touches the hot path.
 
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
@@ -94,22 +94,19 @@ export class RuntimeMetrics {
 
     const byStatus = { "1": 0, "2": 0 };
     for (const a of this.#o.alarms.active()) if (a.status === 1 || a.status === 2) byStatus[a.status]++;
-    const alarms = m.gauge("edge_alarms_active", "Open alarms by status (1 pre-warning, 2 alarm)");
+    // edge_alarms_active (the alarm service's) is the total; this splits it by status.
+    const alarms = m.gauge("edge_alarms_by_status", "Open alarms by status (1 pre-warning, 2 alarm)");
     alarms.set(byStatus["1"], { status: "1" });
     alarms.set(byStatus["2"], { status: "2" });
 
     if (this.#o.outbox) {
       const s = this.#o.outbox.summary(this.#o.clock.now());
+      // Same gauge and meaning as the dispatcher's; set here too so the API works without it.
       m.gauge("edge_outbox_pending", "Outbox items waiting for delivery").set(s.pending);
       m.gauge("edge_outbox_oldest_pending_age_seconds", "Age of the oldest undelivered outbox item").set(
         s.oldestPendingAgeS,
       );
       m.gauge("edge_outbox_dead_letters", "Outbox items refused by upstream (kept, not retried)").set(s.deadLetters);
-      m.gauge("edge_outbox_delivered", "Outbox items delivered and still retained").set(s.delivered);
-      m.gauge("edge_outbox_dropped", "Heartbeat/notification items dropped because the outbox was full").set(s.dropped);
-      m.gauge("edge_outbox_paused", "1 while delivery is paused because upstream refused the credentials").set(
-        s.paused ? 1 : 0,
-      );
     }
     if (this.#o.hooks) {
       const state = m.gauge("edge_hook_up", "1 when the hook is running");

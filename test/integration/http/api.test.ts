@@ -144,8 +144,8 @@ describe("health, metrics, status", () => {
       assert.equal(res.status, 200);
       assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
       const text = await res.text();
-      assert.match(text, /^edge_alarms_active\{status="2"\} 2$/m);
-      assert.match(text, /^edge_alarms_active\{status="1"\} 1$/m);
+      assert.match(text, /^edge_alarms_by_status\{status="2"\} 2$/m);
+      assert.match(text, /^edge_alarms_by_status\{status="1"\} 1$/m);
       assert.match(text, /^edge_outbox_pending 7$/m);
       assert.match(text, /^edge_outbox_oldest_pending_age_seconds 93$/m);
       assert.match(text, /^edge_readings_per_second\{source="modbus"\} 10$/m);
