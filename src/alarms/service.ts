@@ -471,33 +471,76 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
     this.#commit();
   };
 
-  /** Commits the queue in one transaction. Returns the error when it failed (batch kept). */
+  /** Commits the queue in one transaction. Returns the error when it failed (what failed is kept). */
   #commit(): unknown {
     const batch = this.#queue;
-    if (batch.length === 0 || this.#tx === null) return undefined;
+    const tx = this.#tx;
+    if (batch.length === 0 || tx === null) return undefined;
     try {
-      this.#tx(batch);
+      tx(batch);
     } catch (err) {
-      this.#m.failures.inc();
-      this.#retryMs = this.#retryMs === 0 ? RETRY_MIN_MS : Math.min(this.#retryMs * 2, RETRY_MAX_MS);
+      if (batch.length === 1 || isStorageError(err)) return this.#failed(err, batch.length);
+      // Not the disk: one change the database or the outbox writer rejects must not hold back
+      // every other alarm. Commit one by one; a rejected change and the later changes of the same
+      // alarm stay queued, in order, and are retried.
+      const blocked = new Set<string>();
+      const committed: Pending[] = [];
+      const kept: Pending[] = [];
+      let lastErr: unknown = err;
+      for (const p of batch) {
+        const id = p.change.alarm.id;
+        if (!blocked.has(id)) {
+          try {
+            tx([p]);
+            committed.push(p);
+            continue;
+          } catch (e) {
+            lastErr = e;
+            blocked.add(id);
+          }
+        }
+        kept.push(p);
+      }
+      this.#queue = kept;
+      this.#m.pending.set(kept.length);
+      if (committed.length > 0) {
+        this.#m.batches.inc(committed.length);
+        this.#afterCommit(committed);
+      }
+      if (kept.length === 0) return this.#succeeded(0);
       this.#log.error(
-        { err, pending: batch.length, retryInMs: this.#retryMs },
-        `ALARMS NOT PERSISTED: the database refused the alarm transaction (${errorMessage(err)}); ` +
-          `${batch.length} change(s) kept in memory and retried — check free disk space and permissions of the data directory`,
+        { err: lastErr, alarms: [...blocked] },
+        `alarm change(s) rejected: ${errorMessage(lastErr)}; kept and retried, other alarms go on`,
       );
-      this.#clock.clearTimeout(this.#retryTimer);
-      if (this.#running) this.#retryTimer = this.#clock.setTimeout(this.#runRetry, this.#retryMs);
-      return err ?? new Error("transaction failed");
+      return this.#failed(lastErr, kept.length);
     }
-    if (this.#retryMs !== 0) this.#log.warn({ committed: batch.length }, "alarm transactions succeed again");
-    this.#retryMs = 0;
-    this.#clock.clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
     this.#queue = [];
-    this.#m.pending.set(0);
+    this.#succeeded(batch.length);
     this.#m.batches.inc();
     this.#afterCommit(batch);
     return undefined;
+  }
+
+  #succeeded(committed: number): undefined {
+    if (this.#retryMs !== 0) this.#log.warn({ committed }, "alarm transactions succeed again");
+    this.#retryMs = 0;
+    this.#clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#m.pending.set(this.#queue.length);
+    return undefined;
+  }
+
+  #failed(err: unknown, pending: number): unknown {
+    this.#m.failures.inc();
+    this.#retryMs = this.#retryMs === 0 ? RETRY_MIN_MS : Math.min(this.#retryMs * 2, RETRY_MAX_MS);
+    this.#log.error(
+      { err, pending, retryInMs: this.#retryMs },
+      `ALARMS NOT PERSISTED: the database refused the alarm transaction (${errorMessage(err)}); ` +
+        `${pending} change(s) kept in memory and retried — check free disk space and permissions of the data directory`,
+    );
+    this.#clock.clearTimeout(this.#retryTimer);
+    if (this.#running) this.#retryTimer = this.#clock.setTimeout(this.#runRetry, this.#retryMs);
+    return err ?? new Error("transaction failed");
   }
 
   #afterCommit(batch: readonly Pending[]): void {
@@ -573,6 +616,15 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
   }
 }
 
+/** Errors of the storage itself (disk full, I/O, locks): the whole batch waits, nothing is isolated. */
+function isStorageError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    typeof code === "string" &&
+    /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|NOMEM|NOLFS|CORRUPT|NOTADB|PERM|AUTH|PROTOCOL)/.test(code)
+  );
+}
+
 function causeOf(rule: CompiledRule): string {
   return rule.file.startsWith("quota:") ? "quota" : "rule";
 }
@@ -582,8 +634,15 @@ function snapshot(d: DeviceState): DeviceState {
 }
 
 /** The agent owns identity and status; a hook may change the description, level and details. */
-function sanitize(out: Alarm, original: Alarm): Alarm {
-  if (typeof out !== "object" || out === null) return original;
+function sanitize(raw: Alarm, original: Alarm): Alarm {
+  if (typeof raw !== "object" || raw === null) return original;
+  let out: Alarm;
+  try {
+    // What cannot be stored as JSON (BigInt, cycles) must not reach the transaction.
+    out = JSON.parse(JSON.stringify(raw)) as Alarm;
+  } catch {
+    return original;
+  }
   const level = Number.isInteger(out.level) && out.level >= 0 && out.level <= 5 ? out.level : original.level;
   const str = (v: unknown, d: string): string => (typeof v === "string" ? v : d);
   const obj = <T>(v: unknown, d: T): T => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as T) : d);

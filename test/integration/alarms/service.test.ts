@@ -83,7 +83,7 @@ test("a failing transaction commits nothing, emits nothing, keeps the batch and 
   const events: string[] = [];
   r.events.on("alarmCreated", (a) => events.push(`created:${a.id}`));
   r.events.on("alarmResolved", (a) => events.push(`resolved:${a.id}`));
-  r.sink.failing = new Error("SQLITE_FULL: database or disk is full");
+  r.sink.failing = Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
   const d = r.devices.device("m1");
   const ru = rule({ warnConditions: undefined });
   r.svc.observe(ru, d, 2, reading(d, { voltage: 260 }));
@@ -212,5 +212,31 @@ test("an operator resolve racing an automatic one answers with the committed res
   assert.equal(res?.status, 0);
   assert.equal(committedAlarm(r.reader, a.id)?.status, 0);
   assert.equal(((res as Alarm).details.resolution as { by: string }).by, "rule");
+  await r.close();
+});
+
+test("a change the outbox writer rejects is kept and retried without holding back other alarms", async () => {
+  const r = await rig(dbFile());
+  const events: string[] = [];
+  r.events.on("alarmCreated", (a) => events.push(`created:${a.resource.id}`));
+  r.events.on("alarmResolved", (a) => events.push(`resolved:${a.resource.id}`));
+  r.sink.rejects = (c) => c.alarm.resource.id === "bad";
+  const ru = rule();
+  const bad = r.devices.device("bad");
+  const good = r.devices.device("good");
+  r.svc.observe(ru, bad, 2, reading(bad, { voltage: 260 }));
+  r.svc.observe(ru, good, 2, reading(good, { voltage: 260 }));
+  r.svc.observe(ru, bad, 0, reading(bad, { voltage: 230 }));
+  await assert.rejects(r.svc.flush());
+  assert.deepEqual(events, ["created:good"]);
+  assert.equal(r.svc.pendingChanges, 2, "the bad create and its resolve, in order");
+  assert.deepEqual(
+    r.svc.active().map((a) => a.resource.id),
+    ["good"],
+  );
+  r.sink.rejects = null;
+  r.clock.advance(100);
+  assert.deepEqual(events, ["created:good", "created:bad", "resolved:bad"]);
+  assert.equal(r.svc.pendingChanges, 0);
   await r.close();
 });

@@ -20,6 +20,8 @@ export function tempDir(): { dir: string; cleanup: () => void } {
 /** Writes one outbox row per change, like the upstream writer; throws while `failing` is set. */
 export class RecordingSink implements AlarmChangeSink {
   failing: Error | null = null;
+  /** Rejects only the changes it matches (a poison change), after writing the others. */
+  rejects: ((c: AlarmChange) => boolean) | null = null;
   calls = 0;
   constructor(private readonly db: Db) {}
   writeInTransaction(changes: readonly AlarmChange[]): void {
@@ -37,6 +39,7 @@ export class RecordingSink implements AlarmChangeSink {
       );
       // Fails after writing, so a rollback is what keeps the rows out.
       if (this.failing) throw this.failing;
+      if (this.rejects?.(c)) throw new TypeError(`cannot encode alarm ${c.alarm.id}`);
     }
   }
 }

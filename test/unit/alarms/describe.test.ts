@@ -12,7 +12,8 @@ const device: DeviceState = {
   location: { building: "A" },
   status: "online",
   lastSeen: 0,
-  values: { voltage: 253.123456, current: 80, limit: 75, meta: { temp: 91 } },
+  // An object-valued fact (MQTT attributes merged into facts) for `path` conditions.
+  values: { voltage: 253.123456, current: 80, limit: 75, meta: { temp: 91 } } as unknown as DeviceState["values"],
   source: "modbus",
 };
 
