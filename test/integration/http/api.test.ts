@@ -413,8 +413,10 @@ describe("live events", () => {
       );
     await readUntil(/retry: 2000/);
     const dev = h.devices.get("meter-01")!;
-    h.events.emit("alarmCreated", makeAlarm("live-1"), dev, RULE as never);
+    const leaky = makeAlarm("live-1", { details: { note: `pushed with ${APP_SECRET}`, token: TOKEN } });
+    h.events.emit("alarmCreated", leaky, dev, RULE as never);
     await readUntil(/event: alarm\ndata: .*"live-1"/);
+    assert.ok(!text.includes(APP_SECRET) && !text.includes(TOKEN), "events carry no secret");
     dev.values.voltage = 244.4;
     h.events.emit("reading", { deviceId: "meter-01", product: "meter", ts: 1, values: {}, source: "modbus" }, dev);
     assert.ok(!/event: devices/.test(text), "device values wait for the flush");
