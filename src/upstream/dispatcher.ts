@@ -105,6 +105,8 @@ export class Dispatcher {
   #lastMaintenance = Number.NEGATIVE_INFINITY;
   #abort = new AbortController();
   #overWarnedAt = 0;
+  /** Targets recorded as paused by a previous run: cleared by the first accepted request. */
+  readonly #pausedAtStart = new Set<string>();
   readonly #m: {
     delivered: Counter;
     failures: Counter;
@@ -163,6 +165,7 @@ export class Dispatcher {
       this.#log.warn("upstream is not configured: alarm items stay pending in the outbox until it is");
     }
     for (const p of this.#repo.pausedTargets()) {
+      this.#pausedAtStart.add(p.target);
       this.#log.warn(
         { target: p.target, since: new Date(p.since).toISOString() },
         "delivery was paused before restart; probing again",
@@ -307,7 +310,10 @@ export class Dispatcher {
         this.#repo.markDelivered(row.seq, now);
         if (r.upstreamId !== undefined && row.alarm_id) this.#repo.setUpstreamId(row.alarm_id, r.upstreamId);
         if (r.orderId !== undefined && row.alarm_id) this.#repo.setWorkOrderId(row.alarm_id, r.orderId);
-        if (this.#targets.get(CLASS_TARGET[row.class])?.paused) this.#repo.setPaused(null, CLASS_TARGET[row.class]);
+        if (this.#targets.get(CLASS_TARGET[row.class])?.paused || this.#pausedAtStart.has(CLASS_TARGET[row.class])) {
+          this.#repo.setPaused(null, CLASS_TARGET[row.class]);
+          this.#pausedAtStart.delete(CLASS_TARGET[row.class]);
+        }
         return;
       case "skipped":
         this.#repo.markSkipped(row.seq, now, r.reason);
@@ -317,10 +323,8 @@ export class Dispatcher {
         this.#repo.setLastError(row.kind, now, r.reason);
         return;
       case "retry": {
-        const t = this.#targets.get(CLASS_TARGET[row.class]) as Target;
-        const itemDelay = backoffMs(row.attempts + 1, this.#random);
-        const targetDelay = r.afterMs ?? backoffMs(t.failures + 1, this.#random);
-        this.#repo.markRetry(row.seq, now + Math.max(itemDelay, targetDelay), r.reason);
+        const itemDelay = r.afterMs ?? backoffMs(row.attempts + 1, this.#random);
+        this.#repo.markRetry(row.seq, now + itemDelay, r.reason);
         this.#repo.setLastError(row.kind, now, r.reason);
         return;
       }
@@ -361,10 +365,12 @@ export class Dispatcher {
         return;
       case "retry": {
         this.#m.failures.inc({ kind: row.kind, outcome: "retry" });
-        t.failures++;
         t.probing = true;
+        // Requests that were already in flight when the target failed count as one failure.
+        if (t.blockedUntil > now) return;
+        t.failures++;
         const delay = r.afterMs ?? backoffMs(t.failures, this.#random);
-        t.blockedUntil = Math.max(t.blockedUntil, now + delay);
+        t.blockedUntil = now + delay;
         this.#log.warn(
           {
             target: t.name,
@@ -380,12 +386,14 @@ export class Dispatcher {
       }
       case "pause": {
         this.#m.failures.inc({ kind: row.kind, outcome: "pause" });
-        t.failures++;
         t.probing = true;
+        const first = t.paused === null;
+        if (first) t.paused = { since: now, message: r.reason };
+        if (t.blockedUntil > now) return;
+        t.failures++;
         const delay = backoffMs(t.failures, this.#random);
-        t.blockedUntil = Math.max(t.blockedUntil, now + delay);
-        if (t.paused === null) {
-          t.paused = { since: now, message: r.reason };
+        t.blockedUntil = now + delay;
+        if (first) {
           this.#log.error(
             { target: t.name, kind: row.kind, reason: r.reason },
             `DELIVERY PAUSED: ${t.name} refused the credentials; nothing is dropped, items wait until a retry is accepted`,

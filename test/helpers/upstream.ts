@@ -68,6 +68,9 @@ export class FakeUpstream {
   readonly script = new Map<string, Reply[]>();
   token: string | undefined;
   delayMs: number;
+  /** Requests being answered right now, and the most seen at once. */
+  inflight = 0;
+  maxInflight = 0;
   #server: Server | null = null;
   #sockets = new Set<Socket>();
   #hanging = new Set<ServerResponse>();
@@ -158,6 +161,9 @@ export class FakeUpstream {
         rec.signatureOk = req.headers.sign === expectedSignature(raw, query, req.headers, this.#appSecret);
       }
       this.requests.push(rec);
+      this.inflight++;
+      this.maxInflight = Math.max(this.maxInflight, this.inflight);
+      res.on("close", () => this.inflight--);
       const scripted = this.script.get(url.pathname)?.shift();
       const reply = scripted ?? this.responder?.(rec, () => this.#default(rec)) ?? this.#default(rec);
       this.#send(res, reply);
@@ -311,4 +317,120 @@ export function commitChange(
       },
     ]);
   })();
+}
+
+// ---- a dispatcher wired to a fake upstream, a real SQLite file and a captured log ----
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { Agent } from "undici";
+import type { UpstreamConfig, WorkOrdersConfig } from "../../src/config/schema.js";
+import { type Clock, ManualClock } from "../../src/core/clock.js";
+import { EventBus } from "../../src/core/events.js";
+import { MetricsRegistry } from "../../src/core/metrics.js";
+import type { UploadInterceptor } from "../../src/core/ports.js";
+import { openDatabase } from "../../src/store/db.js";
+import { OutboxRepo } from "../../src/store/outbox-repo.js";
+import { Dispatcher, type OutboxOptions } from "../../src/upstream/dispatcher.js";
+import { OutboxWriter } from "../../src/upstream/outbox-writer.js";
+
+export interface Harness {
+  dir: string;
+  db: Db;
+  clock: ManualClock;
+  http: Agent;
+  events: EventBus;
+  metrics: MetricsRegistry;
+  logs: string[];
+  log: pino.Logger;
+  writer: OutboxWriter;
+  repo: OutboxRepo;
+  dispatcher: Dispatcher;
+  /** Stops the dispatcher, closes the agent and the database, removes the directory. */
+  close(): Promise<void>;
+}
+
+export function captureLogger(lines: string[]): pino.Logger {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString("utf8"));
+      cb();
+    },
+  });
+  return pino({ level: "debug" }, sink);
+}
+
+export function createHarness(opts: {
+  upstream?: UpstreamConfig;
+  workOrders?: WorkOrdersConfig;
+  outbox?: OutboxOptions;
+  interceptor?: UploadInterceptor;
+  clock?: Clock;
+}): Harness {
+  const dir = mkdtempSync(join(tmpdir(), "edge-upstream-"));
+  const db = openDatabase(join(dir, "edge-agent.db"));
+  const clock = (opts.clock ?? new ManualClock(Date.UTC(2026, 0, 1))) as ManualClock;
+  const logs: string[] = [];
+  const log = captureLogger(logs);
+  const http = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+  const events = new EventBus(log);
+  const metrics = new MetricsRegistry();
+  const writer = new OutboxWriter({ db, clock, workOrders: opts.workOrders, log });
+  const dispatcher = new Dispatcher({
+    db,
+    clock,
+    log,
+    metrics,
+    events,
+    http,
+    upstream: opts.upstream,
+    workOrders: opts.workOrders,
+    outbox: opts.outbox,
+    interceptor: opts.interceptor,
+    random: () => 1,
+  });
+  return {
+    dir,
+    db,
+    clock,
+    http,
+    events,
+    metrics,
+    logs,
+    log,
+    writer,
+    repo: new OutboxRepo({ db }),
+    dispatcher,
+    async close() {
+      await dispatcher.stop();
+      await http.close();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Requests to alarm endpoints grouped per local alarm id, in arrival order: "add" / "update:<status>". */
+export function perAlarmSequence(up: FakeUpstream): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const r of up.requests) {
+    const j = r.json as Record<string, unknown> | undefined;
+    if (!j) continue;
+    let id: string;
+    let what: string;
+    if (r.path === "/alert/add") {
+      id = String(j.id);
+      what = "add";
+    } else if (r.path === "/alert/update") {
+      id = String(j.id).replace(/^up-/, "");
+      what = `update:${String(j.status)}`;
+    } else continue;
+    const list = out.get(id) ?? [];
+    list.push(what);
+    out.set(id, list);
+  }
+  return out;
 }
