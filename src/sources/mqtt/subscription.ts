@@ -1,0 +1,327 @@
+// Compiles one MQTT subscription (SPEC §3) into a mapper from (topic, payload) to a Reading.
+// Pure and synchronous: everything that can be prepared (topic levels, device template, JSON paths)
+// is prepared once here, so a message costs one JSON.parse, a level walk and one values object.
+// Bad input never throws: `map` returns `{ ok: false, reason }` for the caller to count.
+
+import type { SubscriptionConfig } from "../../config/schema.js";
+import type { Reading } from "../../core/types.js";
+
+export type RejectReason =
+  | "not-json"
+  | "too-large"
+  | "no-device"
+  | "no-metrics"
+  | "bad-timestamp"
+  | "bad-values"
+  | "no-match";
+
+export type MapResult =
+  | { ok: true; reading: Reading /** Values dropped as not finite ("NaN", "Infinity", 1e999). */; dropped: number }
+  | { ok: false; reason: RejectReason; detail: string };
+
+type Segment = string | number;
+
+/** Parses `$`, `$.a.b`, `$[0]`, `$["a b"]` into segments; throws on anything else (config checks reject it first). */
+export function parseJsonPath(path: string): Segment[] {
+  if (path[0] !== "$") throw new Error(`JSON path must start with '$': '${path}'`);
+  const out: Segment[] = [];
+  let i = 1;
+  while (i < path.length) {
+    const c = path[i];
+    if (c === ".") {
+      let j = i + 1;
+      while (j < path.length && path[j] !== "." && path[j] !== "[") j++;
+      if (j === i + 1) throw new Error(`empty name in JSON path '${path}'`);
+      out.push(path.slice(i + 1, j));
+      i = j;
+    } else if (c === "[") {
+      const end = path.indexOf("]", i);
+      if (end < 0) throw new Error(`unclosed '[' in JSON path '${path}'`);
+      const inner = path.slice(i + 1, end);
+      if (/^\d+$/.test(inner)) out.push(Number(inner));
+      else if (/^(["']).*\1$/.test(inner)) out.push(inner.slice(1, -1));
+      else throw new Error(`bad index '[${inner}]' in JSON path '${path}'`);
+      i = end + 1;
+    } else {
+      throw new Error(`unexpected '${c}' in JSON path '${path}'`);
+    }
+  }
+  return out;
+}
+
+function walk(root: unknown, segs: readonly Segment[]): unknown {
+  let cur = root;
+  for (let i = 0; i < segs.length; i++) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string | number, unknown>)[segs[i] as Segment];
+  }
+  return cur;
+}
+
+function sameSegments(a: readonly Segment[], b: readonly Segment[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Strings a device sends for "no number"; JSON has no NaN, so some firmwares write these instead. */
+const NON_FINITE_STRINGS = new Set(["NaN", "nan", "Infinity", "-Infinity", "+Infinity", "inf", "-inf", "Inf", "-Inf"]);
+
+/** Below this an epoch number is taken as seconds (1e11 s is year 5138; 1e11 ms is March 1973). */
+const SECONDS_LIMIT = 1e11;
+const MAX_DEVICE_ID = 128;
+
+/**
+ * Parses a device timestamp: epoch ms, epoch seconds (< 1e11), a numeric string of either, or ISO-8601.
+ * Returns NaN when it is not a usable time.
+ */
+export function parseTimestamp(v: unknown): number {
+  let n: number;
+  if (typeof v === "number") n = v;
+  else if (typeof v === "string") {
+    const t = v.trim();
+    if (t === "") return Number.NaN;
+    // "2026-01-01T…" starts like a number but is ISO: only an all-digit string is an epoch.
+    n = isDecimal(t) ? Number(t) : isDigit(t.charCodeAt(0)) ? Date.parse(t) : Number.NaN;
+  } else return Number.NaN;
+  if (!Number.isFinite(n) || n <= 0) return Number.NaN;
+  return n < SECONDS_LIMIT ? Math.round(n * 1000) : Math.round(n);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isDecimal(s: string): boolean {
+  let dot = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 && !dot && i > 0 && i < s.length - 1) dot = true;
+    else if (!isDigit(c)) return false;
+  }
+  return true;
+}
+
+interface TemplatePart {
+  text: string;
+  /** 0-based wildcard index whose level follows `text`, -1 for none. */
+  wildcard: number;
+}
+
+/** A compiled subscription. `match` and `map` are the per-message calls. */
+export class SubscriptionMapper {
+  readonly config: SubscriptionConfig;
+  readonly filter: string;
+  readonly qos: 0 | 1 | 2;
+  /** Topic filter levels; "+" and "#" are wildcards. */
+  readonly #levels: readonly string[];
+  readonly #wildcards: number;
+  readonly #deviceTemplate: readonly TemplatePart[] | null;
+  readonly #devicePath: readonly Segment[] | null;
+  readonly #valuesPath: readonly Segment[];
+  readonly #tsPath: readonly Segment[] | null;
+  /** Keys of the values object that are the device id, timestamp or event, not metrics. */
+  readonly #skipKeys: ReadonlySet<string>;
+  readonly #product: string;
+
+  constructor(config: SubscriptionConfig) {
+    this.config = config;
+    this.filter = config.topic;
+    this.qos = config.qos ?? 0;
+    this.#product = config.product;
+    this.#levels = config.topic.split("/");
+    this.#wildcards = this.#levels.filter((l) => l === "+" || l === "#").length;
+    if (config.device.startsWith("$")) {
+      this.#devicePath = parseJsonPath(config.device);
+      this.#deviceTemplate = null;
+    } else {
+      this.#devicePath = null;
+      this.#deviceTemplate = compileTemplate(config.device, this.#wildcards);
+    }
+    this.#valuesPath = parseJsonPath(config.values ?? "$");
+    const ts = config.timestamp;
+    this.#tsPath = ts === undefined ? null : ts.startsWith("$") ? parseJsonPath(ts) : [ts];
+    const skip = new Set<string>();
+    const parentOf = (p: readonly Segment[] | null): void => {
+      if (p === null || p.length === 0) return;
+      const last = p[p.length - 1];
+      if (typeof last === "string" && sameSegments(p.slice(0, -1), this.#valuesPath)) skip.add(last);
+    };
+    parentOf(this.#devicePath);
+    parentOf(this.#tsPath);
+    if (this.#valuesPath.length === 0) skip.add("event");
+    this.#skipKeys = skip;
+  }
+
+  /**
+   * Whether `topic` matches the filter; fills `captures` with the levels matched by each wildcard
+   * ("#" captures the rest of the topic). Walks the string with indexOf: no split, no regex.
+   */
+  match(topic: string, captures: string[]): boolean {
+    captures.length = 0;
+    const levels = this.#levels;
+    let pos = 0;
+    for (let i = 0; i < levels.length; i++) {
+      const want = levels[i] as string;
+      if (want === "#") {
+        // '#' also matches the parent level itself ("a/#" matches "a"), but never a '$' topic at the root.
+        if (i === 0 && topic.charCodeAt(0) === 36) return false;
+        captures.push(pos > topic.length ? "" : topic.slice(pos));
+        return true;
+      }
+      if (pos > topic.length) return false;
+      let end = topic.indexOf("/", pos);
+      if (end < 0) end = topic.length;
+      if (want === "+") {
+        if (i === 0 && topic.charCodeAt(0) === 36) return false;
+        captures.push(topic.slice(pos, end));
+      } else if (end - pos !== want.length || !topic.startsWith(want, pos)) return false;
+      pos = end + 1;
+    }
+    return pos === topic.length + 1;
+  }
+
+  /** Device id from the topic template (null when it comes from the payload or is empty). */
+  deviceFromTopic(captures: readonly string[]): string | null {
+    const tpl = this.#deviceTemplate;
+    if (tpl === null) return null;
+    let id = "";
+    for (let i = 0; i < tpl.length; i++) {
+      const p = tpl[i] as TemplatePart;
+      id += p.text;
+      if (p.wildcard >= 0) id += captures[p.wildcard] ?? "";
+    }
+    return id;
+  }
+
+  /**
+   * Maps one message. `topicDevice` is `deviceFromTopic` of the matched topic (callers cache it per topic).
+   * `now` is the receive time, used when the payload carries no timestamp.
+   */
+  map(topic: string, payload: Buffer | string, topicDevice: string | null, now: number): MapResult {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(typeof payload === "string" ? payload : payload.toString("utf8"));
+    } catch {
+      return { ok: false, reason: "not-json", detail: "payload is not JSON" };
+    }
+
+    let deviceId = topicDevice;
+    if (this.#devicePath !== null) {
+      const d = walk(doc, this.#devicePath);
+      if (typeof d === "string") deviceId = d;
+      else if (typeof d === "number" && Number.isFinite(d)) deviceId = String(d);
+      else deviceId = null;
+    }
+    if (deviceId === null || deviceId === "" || deviceId.length > MAX_DEVICE_ID) {
+      return {
+        ok: false,
+        reason: "no-device",
+        detail:
+          this.#devicePath !== null
+            ? `payload has no device id at ${this.config.device}`
+            : `device template '${this.config.device}' gave '${deviceId ?? ""}'`,
+      };
+    }
+
+    const reading: Reading = { deviceId, product: this.#product, ts: now, values: {}, source: "mqtt" };
+    let dropped = 0;
+
+    if (typeof doc === "number" || typeof doc === "boolean") {
+      // A bare value is one reading named after the last topic level.
+      if (typeof doc === "number" && !Number.isFinite(doc))
+        return { ok: false, reason: "bad-values", detail: "value is not a finite number" };
+      const slash = topic.lastIndexOf("/");
+      reading.values[topic.slice(slash + 1)] = doc;
+      return { ok: true, reading, dropped };
+    }
+    if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+      if (typeof doc === "string" && NON_FINITE_STRINGS.has(doc))
+        return { ok: false, reason: "bad-values", detail: `value '${doc}' is not a finite number` };
+      return { ok: false, reason: "no-metrics", detail: "payload is neither an object nor a number" };
+    }
+
+    if (this.#tsPath !== null) {
+      const raw = walk(doc, this.#tsPath);
+      if (raw !== undefined && raw !== null) {
+        const ts = parseTimestamp(raw);
+        if (Number.isNaN(ts))
+          return {
+            ok: false,
+            reason: "bad-timestamp",
+            detail: `timestamp ${JSON.stringify(raw)} is not epoch ms/s or ISO-8601`,
+          };
+        reading.ts = ts;
+      }
+    }
+
+    const ev = (doc as Record<string, unknown>).event;
+    if (typeof ev === "string" && ev !== "") reading.event = ev;
+
+    const obj = walk(doc, this.#valuesPath);
+    if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+      if (reading.event !== undefined) return { ok: true, reading, dropped };
+      return { ok: false, reason: "no-metrics", detail: `no object at ${this.config.values ?? "$"}` };
+    }
+    const values = reading.values;
+    let attributes: Record<string, unknown> | undefined;
+    let count = 0;
+    const skip = this.#skipKeys;
+    for (const key in obj) {
+      if (skip.has(key)) continue;
+      const v = (obj as Record<string, unknown>)[key];
+      if (typeof v === "number") {
+        if (Number.isFinite(v)) {
+          values[key] = v;
+          count++;
+        } else dropped++;
+      } else if (typeof v === "boolean") {
+        values[key] = v;
+        count++;
+      } else if (typeof v === "string" && NON_FINITE_STRINGS.has(v)) {
+        dropped++;
+      } else {
+        if (attributes === undefined) attributes = {};
+        attributes[key] = v;
+      }
+    }
+    if (attributes !== undefined) reading.attributes = attributes;
+    if (count === 0 && reading.event === undefined) {
+      return dropped > 0
+        ? { ok: false, reason: "bad-values", detail: `${dropped} value(s) not finite (NaN/Infinity)` }
+        : { ok: false, reason: "no-metrics", detail: "no number or boolean in the values object" };
+    }
+    return { ok: true, reading, dropped };
+  }
+}
+
+function compileTemplate(tpl: string, wildcards: number): TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  let i = 0;
+  let text = "";
+  while (i < tpl.length) {
+    const open = tpl.indexOf("{", i);
+    const close = open < 0 ? -1 : tpl.indexOf("}", open);
+    if (open < 0 || close < 0) {
+      text += tpl.slice(i);
+      break;
+    }
+    const inner = tpl.slice(open + 1, close);
+    const n = /^\d+$/.test(inner) ? Number(inner) : 0;
+    if (n < 1 || n > wildcards) {
+      // Not a wildcard reference: keep the braces as literal text.
+      text += tpl.slice(i, close + 1);
+    } else {
+      parts.push({ text: text + tpl.slice(i, open), wildcard: n - 1 });
+      text = "";
+    }
+    i = close + 1;
+  }
+  if (text !== "" || parts.length === 0) parts.push({ text, wildcard: -1 });
+  return parts;
+}
+
+/** Compiles every subscription once; `route` finds the first that matches a topic. */
+export function compileSubscriptions(subs: readonly SubscriptionConfig[]): SubscriptionMapper[] {
+  return subs.map((s) => new SubscriptionMapper(s));
+}
