@@ -93,6 +93,9 @@ interface Slot {
   dropCounter: { inc(by?: number): void };
 }
 
+/** Synchronous hook calls made in one go before the drain yields to the event loop. */
+const SYNC_BATCH = 256;
+
 type CallResult = { ok: true; value: unknown } | { ok: false };
 const FAILED: CallResult = { ok: false };
 
@@ -439,19 +442,53 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
   }
 
   async #drain(slot: Slot): Promise<void> {
+    let syncRun = 0;
     try {
       while (slot.state === "running" && slot.queue.size > 0) {
         const item = slot.queue.shift() as QueueItem;
         const hook = slot.hook;
         const fn = hook?.[item.method] as AnyFn | undefined;
         if (typeof fn !== "function") continue;
-        const args = item.args;
-        await this.#call(slot, item.method, () => fn.call(hook, ...args, slot.ctx));
+        const res = this.#observe(slot, item.method, fn, hook as Hook, item.args);
+        if (res !== undefined) {
+          syncRun = 0;
+          await res;
+        } else if (++syncRun >= SYNC_BATCH) {
+          // A hook that answers synchronously is drained in batches; yield so sources and timers run.
+          syncRun = 0;
+          await new Promise<void>((r) => setImmediate(r));
+        }
       }
     } finally {
       slot.draining = false;
     }
     this.#kick(slot);
+  }
+
+  /** Observer call without per-call allocation when the hook answers synchronously (the common case). */
+  #observe(slot: Slot, method: string, fn: AnyFn, hook: Hook, args: unknown[]): Promise<CallResult> | undefined {
+    const ctx = slot.ctx;
+    let r: unknown;
+    try {
+      switch (args.length) {
+        case 1:
+          r = fn.call(hook, args[0], ctx);
+          break;
+        case 2:
+          r = fn.call(hook, args[0], args[1], ctx);
+          break;
+        case 3:
+          r = fn.call(hook, args[0], args[1], args[2], ctx);
+          break;
+        default:
+          r = fn.call(hook, ...args, ctx);
+      }
+    } catch (err) {
+      this.#failure(slot, method, err);
+      return undefined;
+    }
+    if (!isThenable(r)) return undefined;
+    return this.#call(slot, method, () => r) as Promise<CallResult>;
   }
 
   /** Calls a hook method with containment: a throw or rejection is logged and counted, a timeout abandons it. */
