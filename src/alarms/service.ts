@@ -154,6 +154,10 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
     // Open alarms are the current episodes: a condition that persists across a restart is the
     // same alarm, not a second one (its `for` window restarts, since that is not persisted).
     const open = repo.open();
+    // The database is the truth at start (also after a stop/start in the same process).
+    this.#episodes.clear();
+    this.#byAlarmId.clear();
+    this.#activeByDevice.clear();
     for (const a of open) {
       const ep = this.#episode(a.ruleId, a.resource.id);
       ep.status = a.status;
