@@ -151,7 +151,7 @@ for (const kind of availableKinds()) {
         await pub.publishAsync("t5/d1/v", "1", { qos: 1 });
         await waitFor(() => sink.readings.length === 1, { what: "first reading" });
         clock.advance(2900);
-        assert.deepEqual(sink.reachability, [], "not offline before 3 intervals");
+        assert.equal(sink.reachability.length, 0, "not offline before 3 intervals");
         clock.advance(200);
         assert.equal(sink.reachability.length, 1);
         assert.equal(sink.reachability[0]?.deviceId, "d1");
