@@ -2,9 +2,22 @@
 // characters that sort as strings in creation order. Monotonic even when the wall clock steps back
 // (NTP, RTC without battery): the id time never goes below the last one issued or seeded.
 
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 
 const COUNTER_MAX = 0xffff;
+// Random bytes drawn in blocks: one getrandom call per 256 ids instead of one per id.
+const POOL = Buffer.alloc(1024);
+let poolAt = POOL.length;
+
+function random32Hex(): string {
+  if (poolAt + 4 > POOL.length) {
+    randomFillSync(POOL);
+    poolAt = 0;
+  }
+  const s = POOL.toString("hex", poolAt, poolAt + 4);
+  poolAt += 4;
+  return s;
+}
 
 export class AlarmIdGenerator {
   #lastMs = 0;
@@ -38,11 +51,7 @@ export class AlarmIdGenerator {
       this.#lastMs++;
       this.#counter = 0;
     }
-    return (
-      this.#lastMs.toString(16).padStart(12, "0") +
-      this.#counter.toString(16).padStart(4, "0") +
-      randomBytes(4).toString("hex")
-    );
+    return this.#lastMs.toString(16).padStart(12, "0") + this.#counter.toString(16).padStart(4, "0") + random32Hex();
   }
 }
 
