@@ -240,3 +240,47 @@ test("a change the outbox writer rejects is kept and retried without holding bac
   assert.equal(r.svc.pendingChanges, 0);
   await r.close();
 });
+
+test("batching: changes wait for batchMaxDelayMs on the clock, or commit at once when 500 are pending", async () => {
+  const r = await rig(dbFile(), { batchMaxDelayMs: 5 });
+  let created = 0;
+  r.events.on("alarmCreated", () => created++);
+  const ru = rule();
+  for (let i = 0; i < 10; i++) {
+    const d = r.devices.device(`d${i}`);
+    r.svc.observe(ru, d, 2, reading(d, { voltage: 260 }));
+  }
+  await new Promise((res) => setImmediate(res));
+  assert.equal(created, 0, "the window has not elapsed");
+  r.clock.advance(4);
+  assert.equal(created, 0);
+  r.clock.advance(1);
+  assert.equal(created, 10, "one commit for the ten");
+  for (let i = 0; i < 500; i++) {
+    const d = r.devices.device(`e${i}`);
+    r.svc.observe(ru, d, 2, reading(d, { voltage: 260 }));
+  }
+  await Promise.resolve();
+  assert.equal(created, 510, "a full batch does not wait for the timer");
+  await r.close();
+});
+
+test("a device is in alarm while any of its alarms is open", async () => {
+  const r = await rig(dbFile());
+  const d = r.devices.device("m1");
+  const a = rule({ id: "a" });
+  const b = rule({ id: "b" });
+  r.svc.observe(a, d, 2, reading(d, { voltage: 260 }));
+  r.svc.observe(b, d, 1, reading(d, { voltage: 247 }));
+  await r.svc.flush();
+  r.svc.observe(a, d, 0, reading(d, { voltage: 230 }));
+  await r.svc.flush();
+  assert.deepEqual(r.active, [["m1", true]]);
+  r.svc.observe(b, d, 0, reading(d, { voltage: 230 }));
+  await r.svc.flush();
+  assert.deepEqual(r.active, [
+    ["m1", true],
+    ["m1", false],
+  ]);
+  await r.close();
+});
