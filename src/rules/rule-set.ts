@@ -1,0 +1,286 @@
+// The rules in force, indexed by product key and device id, and their evaluation on the hot path
+// (SPEC §5): disabled rules skipped, `change`/`event` gating, active window in local seconds of day.
+// Invariants: evaluate() is synchronous and allocation-free for known devices; a file's rules are
+// swapped as a whole (a reading sees the old set or the new one); a broken file keeps its last good rules.
+
+import type { Problem } from "../core/errors.js";
+import type { CompiledRule, ConditionLevel, RuleEngine } from "../core/ports.js";
+import type { Reading, RuleDefinition } from "../core/types.js";
+import { CompiledRuleImpl } from "./compile.js";
+import { DAY_S } from "./validate.js";
+
+enum Gate {
+  Always = 0,
+  Change = 1,
+  Event = 2,
+}
+
+interface Entry {
+  readonly rule: CompiledRuleImpl;
+  readonly gate: Gate;
+  readonly fact: string;
+  readonly windowed: boolean;
+  readonly start: number;
+  readonly end: number;
+  /** `change` rules: the last value of `fact` seen per device. */
+  readonly last: Map<string, unknown>;
+}
+
+interface FileState {
+  entries: Entry[];
+  /** The text the rules in force were parsed from (lets the watcher skip what the API just wrote). */
+  source: string | undefined;
+  problems: Problem[];
+}
+
+interface Bucket {
+  any: Entry[];
+  byDid: Map<string, Entry[]>;
+}
+
+export interface RuleSetOptions {
+  /** Offset of local time from UTC in ms at an instant (default: the process time zone). */
+  tzOffsetMs?: (epochMs: number) => number;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = DAY_S * 1000;
+
+function systemOffsetMs(epochMs: number): number {
+  return -new Date(epochMs).getTimezoneOffset() * 60_000;
+}
+
+/** Whether a second of the day lies in [start, end); a window with start > end wraps midnight. */
+export function inWindow(sod: number, start: number, end: number): boolean {
+  if (start === end || (start <= 0 && end >= DAY_S)) return true;
+  return start < end ? sod >= start && sod < end : sod >= start || sod < end;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return a === b || (typeof a === "number" && typeof b === "number" && Number.isNaN(a) && Number.isNaN(b));
+}
+
+export class RuleSet implements RuleEngine {
+  readonly #files = new Map<string, FileState>();
+  #index = new Map<string, Bucket>();
+  #all: readonly CompiledRule[] = [];
+  #problems: readonly Problem[] = [];
+  readonly #listeners = new Set<(ruleCount: number) => void>();
+  readonly #tzOffsetMs: (epochMs: number) => number;
+  // Local-time offset cached per UTC hour: DST and zone changes happen on hour boundaries.
+  #offsetHour = Number.NaN;
+  #offsetMs = 0;
+  #lock: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: RuleSetOptions = {}) {
+    this.#tzOffsetMs = opts.tzOffsetMs ?? systemOffsetMs;
+  }
+
+  // ---- hot path ---------------------------------------------------------------------------
+
+  evaluate(
+    reading: Reading,
+    facts: Readonly<Record<string, unknown>>,
+    onResult: (rule: CompiledRule, level: ConditionLevel) => void,
+  ): void {
+    const bucket = this.#index.get(reading.product);
+    if (bucket === undefined) return;
+    if (bucket.any.length > 0) this.#run(bucket.any, reading, facts, onResult);
+    const own = bucket.byDid.get(reading.deviceId);
+    if (own !== undefined) this.#run(own, reading, facts, onResult);
+  }
+
+  #run(
+    list: readonly Entry[],
+    reading: Reading,
+    facts: Readonly<Record<string, unknown>>,
+    onResult: (rule: CompiledRule, level: ConditionLevel) => void,
+  ): void {
+    let sod = -1;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i] as Entry;
+      if (e.gate === Gate.Change) {
+        // Tracked on every reading carrying the fact, also outside the window: "changed" means
+        // "differs from the previous value this device reported".
+        const v = reading.values[e.fact];
+        if (v === undefined) continue;
+        const did = reading.deviceId;
+        const known = e.last.has(did);
+        if (known && sameValue(e.last.get(did), v)) continue;
+        e.last.set(did, v);
+      } else if (e.gate === Gate.Event && reading.event !== e.fact) continue;
+      if (e.windowed) {
+        if (sod < 0) sod = this.secondsOfDay(reading.ts);
+        if (!inWindow(sod, e.start, e.end)) continue;
+      }
+      onResult(e.rule, e.rule.level(facts));
+    }
+  }
+
+  /** Seconds since local midnight of an epoch-ms instant. */
+  secondsOfDay(epochMs: number): number {
+    const hour = Math.floor(epochMs / HOUR_MS);
+    if (hour !== this.#offsetHour) {
+      this.#offsetMs = this.#tzOffsetMs(epochMs);
+      this.#offsetHour = hour;
+    }
+    const local = (((epochMs + this.#offsetMs) % DAY_MS) + DAY_MS) % DAY_MS;
+    return Math.floor(local / 1000);
+  }
+
+  // ---- views --------------------------------------------------------------------------------
+
+  rules(): readonly CompiledRule[] {
+    return this.#all;
+  }
+
+  problems(): readonly Problem[] {
+    return this.#problems;
+  }
+
+  get(id: string): CompiledRule | undefined {
+    for (const r of this.#all) if (r.def.id === id) return r;
+    return undefined;
+  }
+
+  files(): string[] {
+    return [...this.#files.keys()].sort();
+  }
+
+  /** Rules in force from one file, in file order. */
+  fileRules(file: string): readonly CompiledRule[] {
+    return this.#files.get(file)?.entries.map((e) => e.rule) ?? [];
+  }
+
+  fileProblems(file: string): readonly Problem[] {
+    return this.#files.get(file)?.problems ?? [];
+  }
+
+  /** The text the file's rules in force were parsed from, when known. */
+  appliedSource(file: string): string | undefined {
+    return this.#files.get(file)?.source;
+  }
+
+  /** Called with the new rule count after every change of the rules in force. */
+  onChange(fn: (ruleCount: number) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** Runs `fn` alone against other exclusive callers (the file watcher and the local API). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---- changes ------------------------------------------------------------------------------
+
+  /**
+   * Puts a file's rules in force (validated definitions). Refused, with the problems returned and
+   * recorded, when a rule id is already in force from another file: the file's last good rules stay.
+   */
+  replaceFile(
+    file: string,
+    defs: readonly RuleDefinition[],
+    source?: string,
+    warnings: readonly Problem[] = [],
+  ): Problem[] {
+    const conflicts: Problem[] = [];
+    defs.forEach((d, i) => {
+      const owner = this.#ownerOf(d.id);
+      if (owner !== undefined && owner !== file)
+        conflicts.push({
+          file,
+          path: defs.length === 1 && !source?.trimStart().startsWith("[") ? "$.id" : `$[${i}].id`,
+          message: `duplicate rule id '${d.id}': already defined in ${owner}`,
+          hint: "rule ids must be unique across all rule files",
+        });
+    });
+    if (conflicts.length > 0) {
+      this.setProblems(file, [...conflicts, ...warnings]);
+      return conflicts;
+    }
+    const old = this.#files.get(file);
+    const entries = defs.map((d) => this.#entry(d, file, old));
+    this.#files.set(file, { entries, source, problems: [...warnings] });
+    this.#rebuild();
+    return [];
+  }
+
+  /** Records a file's current problems; its rules in force (the last good version) stay. */
+  setProblems(file: string, problems: readonly Problem[]): void {
+    const st = this.#files.get(file);
+    if (st) st.problems = [...problems];
+    else this.#files.set(file, { entries: [], source: undefined, problems: [...problems] });
+    this.#problems = this.#collectProblems();
+  }
+
+  removeFile(file: string): void {
+    const st = this.#files.get(file);
+    if (st === undefined) return;
+    this.#files.delete(file);
+    if (st.entries.length > 0) this.#rebuild();
+    else this.#problems = this.#collectProblems();
+  }
+
+  #ownerOf(id: string): string | undefined {
+    for (const [file, st] of this.#files) for (const e of st.entries) if (e.rule.def.id === id) return file;
+    return undefined;
+  }
+
+  #entry(def: RuleDefinition, file: string, old: FileState | undefined): Entry {
+    const rule = new CompiledRuleImpl(def, file);
+    const gate = def.type === "change" ? Gate.Change : def.type === "event" ? Gate.Event : Gate.Always;
+    const fact = def.fact ?? "";
+    // A reloaded `change` rule keeps what it saw, so an unrelated edit does not fire it again.
+    const prev = old?.entries.find((e) => e.rule.def.id === def.id && e.gate === gate && e.fact === fact);
+    const start = def.start ?? 0;
+    const end = def.end ?? DAY_S;
+    return {
+      rule,
+      gate,
+      fact,
+      windowed: !(start === end || (start <= 0 && end >= DAY_S)),
+      start,
+      end,
+      last: prev ? prev.last : new Map(),
+    };
+  }
+
+  #collectProblems(): Problem[] {
+    const out: Problem[] = [];
+    for (const f of this.files()) out.push(...((this.#files.get(f) as FileState).problems ?? []));
+    return out;
+  }
+
+  #rebuild(): void {
+    const index = new Map<string, Bucket>();
+    const all: CompiledRule[] = [];
+    for (const f of this.files()) {
+      for (const e of (this.#files.get(f) as FileState).entries) {
+        all.push(e.rule);
+        const d = e.rule.def;
+        if (d.isEnable === false) continue;
+        let b = index.get(d.key);
+        if (b === undefined) {
+          b = { any: [], byDid: new Map() };
+          index.set(d.key, b);
+        }
+        if (d.did === undefined || d.did === "") b.any.push(e);
+        else {
+          let list = b.byDid.get(d.did);
+          if (list === undefined) {
+            list = [];
+            b.byDid.set(d.did, list);
+          }
+          list.push(e);
+        }
+      }
+    }
+    this.#index = index;
+    this.#all = Object.freeze(all);
+    this.#problems = this.#collectProblems();
+    for (const fn of this.#listeners) fn(all.length);
+  }
+}

@@ -1,0 +1,175 @@
+// Differential test: compiled rules against json-rules-engine itself on randomized rules and facts
+// (fixed seed). Any disagreement is a bug in the compiler; the failure message prints the case.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Condition, Operator, TopLevelCondition } from "../../../src/core/types.js";
+import { CompiledRuleImpl, compileCondition, simplePathSegments } from "../../../src/rules/compile.js";
+import { ReferenceCondition, ReferenceRule } from "../../../src/rules/reference.js";
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const OPERATORS: Operator[] = [
+  "equal",
+  "notEqual",
+  "lessThan",
+  "lessThanInclusive",
+  "greaterThan",
+  "greaterThanInclusive",
+  "in",
+  "notIn",
+  "contains",
+  "doesNotContain",
+];
+const FACTS = ["a", "b", "c", "obj", "arr", "s", "missing", "constructor"];
+const PATHS = ["$.x", "$.y.z", "$.arr[1]", "$.arr[0]", "$.arr.length", "$.s.length", "$.y", "$.nope.x", "$[0]"];
+const COMPLEX_PATHS = ["$..z", "$.arr[*]", "$.y.*", "$", "x", "$.arr[-1:]"];
+
+function generator(seed: number) {
+  const r = mulberry32(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const scalar = (): unknown =>
+    pick<() => unknown>([
+      () => Math.round((r() - 0.5) * 20),
+      () => (r() - 0.5) * 500,
+      () => 250,
+      () => 0,
+      () => -0,
+      () => pick(["12", "12.5", "-3", "1e3", " 5", "12abc", "abc", "", "250", "0x10", "Infinity"]),
+      () => r() < 0.5,
+      () => null,
+      () => undefined,
+      () => Number.NaN,
+      () => Number.POSITIVE_INFINITY,
+    ])();
+  const value = (depth = 0): unknown => {
+    const k = r();
+    if (k < 0.6 || depth > 1) return scalar();
+    if (k < 0.8) return Array.from({ length: Math.floor(r() * 4) }, () => scalar());
+    return {
+      x: scalar(),
+      y: r() < 0.7 ? { z: scalar() } : scalar(),
+      arr: Array.from({ length: Math.floor(r() * 3) }, () => scalar()),
+      s: pick(["abc", "", "12"]),
+      ...(r() < 0.2 ? { 0: scalar() } : {}),
+    };
+  };
+  const facts = (): Record<string, unknown> => {
+    const f: Record<string, unknown> = {};
+    for (const name of FACTS) {
+      if (name === "missing") continue;
+      if (name === "constructor" && r() < 0.7) continue;
+      if (r() < 0.15) continue;
+      f[name] = name === "obj" && r() < 0.8 ? value(1) : name === "arr" && r() < 0.7 ? value(1) : value();
+    }
+    if (r() < 0.1) f.b = undefined;
+    return f;
+  };
+  const leaf = (): Condition => {
+    const op = pick(OPERATORS);
+    const c: Record<string, unknown> = { fact: pick(FACTS), operator: op };
+    const v = r();
+    if (v < 0.2) {
+      const ref: Record<string, unknown> = { fact: pick(FACTS) };
+      if (r() < 0.3) ref.path = r() < 0.8 ? pick(PATHS) : pick(COMPLEX_PATHS);
+      c.value = ref;
+    } else if ((op === "in" || op === "notIn") && v < 0.85) {
+      c.value = r() < 0.8 ? Array.from({ length: Math.floor(r() * 4) }, () => scalar()) : pick(["abc12", "", "null"]);
+    } else {
+      c.value = value(1);
+    }
+    if (r() < 0.3) c.path = r() < 0.8 ? pick(PATHS) : pick(COMPLEX_PATHS);
+    if (r() < 0.05) c.params = { p: 1 };
+    return c as unknown as Condition;
+  };
+  const node = (depth: number): Condition => {
+    const k = r();
+    if (depth >= 3 || k < 0.45) return leaf();
+    if (k < 0.6) return { not: node(depth + 1) };
+    const list = Array.from({ length: Math.floor(r() * 5) }, () => node(depth + 1));
+    return k < 0.8 ? { all: list } : { any: list };
+  };
+  const top = (): TopLevelCondition => {
+    const k = r();
+    const list = Array.from({ length: Math.floor(r() * 4) }, () => node(1));
+    if (k < 0.45) return { all: list };
+    if (k < 0.9) return { any: list };
+    return { not: node(1) };
+  };
+  return { facts, top, r };
+}
+
+test("compiled levels equal json-rules-engine's on 3000 random rules × 4 fact sets (seed 20260101)", async () => {
+  const g = generator(20260101);
+  let cases = 0;
+  let throwing = 0;
+  const seenOps = new Set<string>();
+  for (let i = 0; i < 3000; i++) {
+    const conditions = g.top();
+    const warnConditions = g.r() < 0.5 ? g.top() : undefined;
+    const json = JSON.stringify({ conditions, warnConditions });
+    for (const m of json.matchAll(/"operator":"(\w+)"/g)) seenOps.add(m[1] as string);
+    const def = { conditions, ...(warnConditions ? { warnConditions } : {}) };
+    const compiled = new CompiledRuleImpl(
+      { id: `r${i}`, name: `r${i}`, key: "p", type: "rule", level: 1, ...def },
+      "test.json",
+    );
+    const ref = new ReferenceRule(def);
+    for (let j = 0; j < 4; j++) {
+      const facts = g.facts();
+      const want = await ref.level(facts);
+      const got = compiled.level(facts);
+      cases++;
+      if ((await new ReferenceCondition(conditions).outcome(facts)) === "throws") throwing++;
+      assert.equal(got, want, `rule ${json}\nfacts ${JSON.stringify(facts)} (b present: ${"b" in facts})`);
+    }
+  }
+  assert.equal(cases, 12000);
+  assert.equal(seenOps.size, 10, "every operator was exercised");
+  assert.ok(throwing > 10, `cases where the engine rejects were exercised (${throwing})`);
+});
+
+test("targeted edge cases agree with the engine", async () => {
+  const cases: [TopLevelCondition, Record<string, unknown>][] = [
+    [{ all: [] }, {}],
+    [{ any: [] }, {}],
+    [{ not: { any: [] } }, {}],
+    [{ all: [{ fact: "v", operator: "greaterThan", value: 250 }] }, { v: "251" }],
+    [{ all: [{ fact: "v", operator: "greaterThan", value: 250 }] }, { v: "251abc" }],
+    [{ all: [{ fact: "v", operator: "greaterThan", value: 2 }] }, { v: [5] }],
+    [{ all: [{ fact: "v", operator: "lessThan", value: 2 }] }, { v: null }],
+    [{ all: [{ fact: "v", operator: "lessThan", value: 2 }] }, {}],
+    [{ all: [{ fact: "v", operator: "lessThan", value: 2 }] }, { v: true }],
+    [{ all: [{ fact: "v", operator: "in", value: "abc123" }] }, { v: 12 }],
+    [{ all: [{ fact: "v", operator: "in", value: { fact: "w" } }] }, { v: 1, w: 5 }],
+    [{ any: [{ fact: "v", operator: "equal", value: 1 }, { fact: "v", operator: "in", value: { fact: "w" } }] }, { v: 1 }],
+    [{ all: [{ fact: "o", path: "$.a.b", operator: "equal", value: 3 }] }, { o: { a: { b: 3 } } }],
+    [{ all: [{ fact: "o", path: "$.a.b", operator: "equal", value: 3 }] }, { o: 3 }],
+    [{ all: [{ fact: "o", path: "$.length", operator: "equal", value: 2 }] }, { o: [1, 2] }],
+    [{ all: [{ fact: "o", path: "$..b", operator: "equal", value: 3 }] }, { o: { a: { b: 3 } } }],
+    [{ all: [{ fact: "o", operator: "equal", value: { fact: "o" } }] }, { o: { a: 1 } }],
+    [{ all: [{ fact: "constructor", operator: "equal", value: { fact: "toString" } }] }, {}],
+    [{ all: [{ fact: "x", operator: "equal", value: { a: 1 } }] }, { x: { a: 1 } }],
+  ];
+  for (const [tree, facts] of cases) {
+    const want = await new ReferenceCondition(tree).holds(facts);
+    assert.equal(compileCondition(tree)(facts), want, `${JSON.stringify(tree)} on ${JSON.stringify(facts)}`);
+  }
+});
+
+test("simple JSON paths are inlined, others use the engine's resolver", () => {
+  assert.deepEqual(simplePathSegments("$.a.b"), ["a", "b"]);
+  assert.deepEqual(simplePathSegments("$.a[0].c"), ["a", "0", "c"]);
+  assert.equal(simplePathSegments("$..a"), null);
+  assert.equal(simplePathSegments("$.a[*]"), null);
+  assert.equal(simplePathSegments("a.b"), null);
+});
