@@ -396,19 +396,28 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
   }
 
   rulesChanged(rules: readonly CompiledRule[]): void {
-    const live = new Set<string>();
-    for (const r of rules) if (r.def.isEnable !== false) live.add(r.def.id);
+    const live = new Map<string, CompiledRule>();
+    for (const r of rules) if (r.def.isEnable !== false) live.set(r.def.id, r);
     for (const [ruleId, byDevice] of this.#episodes) {
       // Quota alarms come from synthetic rules the rule files never list.
-      if (live.has(ruleId) || ruleId.startsWith("quota:")) continue;
-      for (const ep of byDevice.values()) {
+      if (ruleId.startsWith("quota:")) continue;
+      const rule = live.get(ruleId);
+      for (const [deviceId, ep] of byDevice) {
+        // A rule edited to another product or device would never see this device again: its open
+        // alarm would stay open forever, so it is closed like one of a removed rule.
+        const device = this.#deviceFor(ep);
+        if (rule !== undefined && rule.def.key === device.product && (!rule.def.did || rule.def.did === deviceId)) {
+          continue;
+        }
         ep.removed = true;
         if (ep.alarm !== null) {
           ep.status = 0;
-          this.#close(ep, this.#deviceFor(ep), { by: "rule", remark: "rule removed" });
+          const remark = rule === undefined ? "rule removed" : "rule no longer applies to this device";
+          this.#close(ep, device, { by: "rule", remark });
         }
+        byDevice.delete(deviceId);
       }
-      this.#episodes.delete(ruleId);
+      if (byDevice.size === 0) this.#episodes.delete(ruleId);
     }
   }
 

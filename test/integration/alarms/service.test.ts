@@ -195,6 +195,19 @@ test("rulesChanged resolves the open alarms of removed rules, not quota alarms",
   const removed = r.svc.list({ status: 0 }).alarms[0];
   assert.equal(removed?.ruleId, "gone");
   assert.deepEqual(((removed as Alarm).details.resolution as { remark: string }).remark, "rule removed");
+  // Edited to another device: the open alarm of the device it no longer watches is closed.
+  const other = r.devices.device("m2");
+  r.svc.observe(kept, other, 2, reading(other, { voltage: 260 }));
+  await r.svc.flush();
+  r.svc.rulesChanged([rule({ id: "kept", did: "m2" })]);
+  await r.svc.flush();
+  assert.deepEqual(
+    r.svc
+      .active()
+      .map((a) => `${a.ruleId}/${a.resource.id}`)
+      .sort(),
+    ["kept/m2", "quota:q1/m1"],
+  );
   await r.close();
 });
 
