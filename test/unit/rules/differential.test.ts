@@ -151,7 +151,15 @@ test("targeted edge cases agree with the engine", async () => {
     [{ all: [{ fact: "v", operator: "lessThan", value: 2 }] }, { v: true }],
     [{ all: [{ fact: "v", operator: "in", value: "abc123" }] }, { v: 12 }],
     [{ all: [{ fact: "v", operator: "in", value: { fact: "w" } }] }, { v: 1, w: 5 }],
-    [{ any: [{ fact: "v", operator: "equal", value: 1 }, { fact: "v", operator: "in", value: { fact: "w" } }] }, { v: 1 }],
+    [
+      {
+        any: [
+          { fact: "v", operator: "equal", value: 1 },
+          { fact: "v", operator: "in", value: { fact: "w" } },
+        ],
+      },
+      { v: 1 },
+    ],
     [{ all: [{ fact: "o", path: "$.a.b", operator: "equal", value: 3 }] }, { o: { a: { b: 3 } } }],
     [{ all: [{ fact: "o", path: "$.a.b", operator: "equal", value: 3 }] }, { o: 3 }],
     [{ all: [{ fact: "o", path: "$.length", operator: "equal", value: 2 }] }, { o: [1, 2] }],
