@@ -132,8 +132,8 @@ export interface Hook {
     ctx: HookContext,
   ): Awaitable<Alarm | null | undefined>;
   /**
-   * Before an upstream request body is built (`kind`: "alarm.add", "alarm.update", "heartbeat",
-   * "workorder.create", "workorder.complete"…). Return the payload (possibly changed), `null` to skip
+   * Before an upstream request body is built (`kind`: "alert.add", "alert.update", "workorder.create",
+   * "workorder.complete", "webhook"). Return the payload (possibly changed), `null` to skip
    * sending it, or nothing to leave it unchanged.
    */
   beforeUpload?(kind: string, payload: unknown, ctx: HookContext): Awaitable<unknown>;
