@@ -1,0 +1,204 @@
+// Rule evaluation benchmark: 100 rules (every operator, paths, fact-to-fact, nested all/any/not,
+// some warnConditions) over 1000 devices' facts of which about 10% cross a threshold. Compares the
+// compiled rules with json-rules-engine's engine.run on the same rules and facts, checks that both
+// agree on every result first, and prints the per-reading cost of RuleSet.evaluate.
+
+import jre from "json-rules-engine";
+import type { CompiledRule } from "../../src/core/ports.js";
+import type { Condition, Reading, RuleDefinition, TopLevelCondition } from "../../src/core/types.js";
+import { compileRule } from "../../src/rules/compile.js";
+import { RuleSet } from "../../src/rules/rule-set.js";
+
+const RULES = 100;
+const DEVICES = 1000;
+const SECONDS = 2;
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function makeRules(r: () => number): RuleDefinition[] {
+  const leaf = (i: number): Condition => {
+    switch (i % 12) {
+      case 0:
+        return { fact: "voltage", operator: "greaterThan", value: 250 };
+      case 1:
+        return { fact: "voltage", operator: "lessThan", value: 200 };
+      case 2:
+        return { fact: "current", operator: "greaterThanInclusive", value: 95 };
+      case 3:
+        return { fact: "power_kw", operator: "lessThanInclusive", value: -1 };
+      case 4:
+        return { fact: "breaker_on", operator: "equal", value: false };
+      case 5:
+        return { fact: "mode", operator: "notEqual", value: "auto" };
+      case 6:
+        return { fact: "mode", operator: "in", value: ["fault", "trip", "test"] };
+      case 7:
+        return { fact: "phase", operator: "notIn", value: ["L1", "L2", "L3"] };
+      case 8:
+        return { fact: "tags", operator: "contains", value: "overload" };
+      case 9:
+        return { fact: "tags", operator: "doesNotContain", value: "commissioned" };
+      case 10:
+        return { fact: "meta", path: "$.temp.board", operator: "greaterThan", value: 80 };
+      default:
+        return { fact: "current", operator: "greaterThan", value: { fact: "current_limit" } };
+    }
+  };
+  const rules: RuleDefinition[] = [];
+  for (let i = 0; i < RULES; i++) {
+    const a = leaf(i);
+    const b = leaf(i + 5);
+    let conditions: TopLevelCondition;
+    if (i % 4 === 0) conditions = { all: [a] };
+    else if (i % 4 === 1) conditions = { any: [a, b] };
+    else if (i % 4 === 2) conditions = { all: [{ any: [a, b] }, { not: leaf(i + 7) }] };
+    else conditions = { any: [{ all: [a, { fact: "breaker_on", operator: "equal", value: true }] }, b] };
+    const warn: TopLevelCondition | undefined =
+      i % 3 === 0
+        ? { all: [{ fact: "voltage", operator: "greaterThan", value: 240 + Math.floor(r() * 8) }] }
+        : undefined;
+    rules.push({
+      id: `bench-${i}`,
+      name: `bench${i}`,
+      key: "meter",
+      type: "rule",
+      level: 3,
+      conditions,
+      ...(warn ? { warnConditions: warn } : {}),
+    });
+  }
+  return rules;
+}
+
+function makeFacts(r: () => number): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (let d = 0; d < DEVICES; d++) {
+    const crossing = r() < 0.1;
+    out.push({
+      voltage: crossing ? 251 + r() * 5 : 228 + r() * 6,
+      current: crossing ? 96 + r() * 3 : 40 + r() * 20,
+      current_limit: 90,
+      power_kw: crossing ? -2 : 10 + r() * 5,
+      energy_kwh: 1000 + d,
+      breaker_on: !crossing,
+      mode: crossing ? "fault" : "auto",
+      phase: crossing ? "N" : "L1",
+      tags: crossing ? ["overload"] : ["commissioned"],
+      meta: { temp: { board: crossing ? 85 : 40 } },
+    });
+  }
+  return out;
+}
+
+function rate(fn: () => number, seconds: number): number {
+  const t0 = performance.now();
+  let evals = 0;
+  while (performance.now() - t0 < seconds * 1000) evals += fn();
+  return evals / ((performance.now() - t0) / 1000);
+}
+
+async function rateAsync(fn: () => Promise<number>, seconds: number): Promise<number> {
+  const t0 = performance.now();
+  let evals = 0;
+  while (performance.now() - t0 < seconds * 1000) evals += await fn();
+  return evals / ((performance.now() - t0) / 1000);
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+export default async function bench(): Promise<void> {
+  const r = mulberry32(42);
+  const defs = makeRules(r);
+  const facts = makeFacts(r);
+  const compiled: CompiledRule[] = defs.map((d) => compileRule(d, "bench.json"));
+
+  // The reference: one engine holding every conditions tree and every warnConditions tree.
+  const engine = new jre.Engine([], { allowUndefinedFacts: true });
+  let treeCount = 0;
+  for (const d of defs) {
+    for (const [kind, tree] of [
+      ["c", d.conditions],
+      ["w", d.warnConditions],
+    ] as const) {
+      if (!tree) continue;
+      treeCount++;
+      engine.addRule({
+        conditions: structuredClone(tree) as unknown as import("json-rules-engine").TopLevelCondition,
+        event: { type: `${kind}:${d.id}` },
+      });
+    }
+  }
+  const refLevels = async (f: Record<string, unknown>): Promise<Map<string, number>> => {
+    const res = await engine.run(f);
+    const hit = new Set(res.events.map((e) => e.type));
+    const m = new Map<string, number>();
+    for (const d of defs) m.set(d.id, hit.has(`c:${d.id}`) ? 2 : hit.has(`w:${d.id}`) ? 1 : 0);
+    return m;
+  };
+
+  // Agreement first: a fast wrong answer is worth nothing.
+  let crossings = 0;
+  for (const f of facts) {
+    const want = await refLevels(f);
+    for (const c of compiled) {
+      const got = c.level(f);
+      if (got !== want.get(c.def.id)) throw new Error(`disagreement on ${c.def.id}: ${got} vs ${want.get(c.def.id)}`);
+      if (got > 0) crossings++;
+    }
+  }
+
+  let sink = 0;
+  const compiledRate = rate(() => {
+    for (let d = 0; d < DEVICES; d++) {
+      const f = facts[d] as Record<string, unknown>;
+      for (let i = 0; i < compiled.length; i++) sink += (compiled[i] as CompiledRule).level(f);
+    }
+    return DEVICES * compiled.length;
+  }, SECONDS);
+
+  let di = 0;
+  const engineRate = await rateAsync(async () => {
+    await engine.run(facts[di++ % DEVICES] as Record<string, unknown>);
+    return RULES;
+  }, SECONDS);
+
+  const set = new RuleSet({ tzOffsetMs: () => 0 });
+  set.replaceFile("bench.json", defs);
+  const reading: Reading = { deviceId: "", product: "meter", ts: Date.now(), values: {}, source: "mqtt" };
+  const onResult = (_r: CompiledRule, level: number) => {
+    sink += level;
+  };
+  const ids = facts.map((_, d) => `m${d}`);
+  const t0 = performance.now();
+  let readings = 0;
+  while (performance.now() - t0 < SECONDS * 1000) {
+    for (let d = 0; d < DEVICES; d++) {
+      reading.deviceId = ids[d] as string;
+      set.evaluate(reading, facts[d] as Record<string, unknown>, onResult);
+    }
+    readings += DEVICES;
+  }
+  const perReadingUs = ((performance.now() - t0) * 1000) / readings;
+
+  console.log(
+    `rules.setup: ${RULES} rules (${treeCount} condition trees) × ${DEVICES} devices, ${((crossings / (RULES * DEVICES)) * 100).toFixed(1)}% of results non-zero, compiled = engine on all ${fmt(RULES * DEVICES)} pairs`,
+  );
+  console.log(
+    `rules.compiled_evals_per_s: ${fmt(compiledRate)} (baseline json-rules-engine engine.run: ${fmt(engineRate)}, ratio ${(compiledRate / engineRate).toFixed(0)})`,
+  );
+  console.log(
+    `rules.ruleset_evaluate_us_per_reading: ${perReadingUs.toFixed(2)} (${RULES} rules per reading, ${fmt(1e6 / perReadingUs)} readings/s)`,
+  );
+  if (sink === -1) console.log("");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await bench();
