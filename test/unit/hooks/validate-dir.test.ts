@@ -23,12 +23,20 @@ test("validate reports import errors, non-hook modules and misspelt methods with
   assert.equal(byFile.length, 4, JSON.stringify(byFile));
   assert.deepEqual(byFile[0]?.slice(0, 2), ["broken.mjs", "$"]);
   assert.match(String(byFile[0]?.[2]), /^cannot import hook: /);
-  assert.deepEqual(byFile[1], ["klass.mjs", "$.beforeAlarms", "unknown hook method beforeAlarms (did you mean beforeAlarm?)"]);
+  assert.deepEqual(byFile[1], [
+    "klass.mjs",
+    "$.beforeAlarms",
+    "unknown hook method beforeAlarms (did you mean beforeAlarm?)",
+  ]);
   assert.deepEqual(byFile[2], [
     "named.mjs",
     "$",
     "not a hook: no default export (it exports onReading by name; export one object as default instead)",
   ]);
-  assert.deepEqual(byFile[3], ["typo.mjs", "$.onAlarmCreate", "unknown hook method onAlarmCreate (did you mean onAlarmCreated?)"]);
+  assert.deepEqual(byFile[3], [
+    "typo.mjs",
+    "$.onAlarmCreate",
+    "unknown hook method onAlarmCreate (did you mean onAlarmCreated?)",
+  ]);
   assert.deepEqual(await validateHooksDir(join(root, "missing"), []), []);
 });
