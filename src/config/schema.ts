@@ -180,7 +180,14 @@ export const SimulatorSchema = Closed({
 export const ConfigSchema = Closed({
   gatewayId: Id,
   dataDir: Type.Optional(Type.String({ minLength: 1 })),
-  log: Type.Optional(Closed({ level: Type.Optional(Type.String()), pretty: Type.Optional(Type.Boolean()) })),
+  log: Type.Optional(
+    Closed({
+      level: Type.Optional(Type.String()),
+      pretty: Type.Optional(Type.Boolean()),
+      /** Log each device's latest values at info at most this often (0 or absent: off). */
+      valuesIntervalMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    }),
+  ),
   mqtt: Type.Optional(MqttSchema),
   modbus: Type.Optional(ModbusSchema),
   devices: Type.Optional(Type.Record(Type.String(), DeviceMetaSchema)),

@@ -26,6 +26,7 @@ export class DeviceRegistry implements DeviceView {
   readonly #meta: Readonly<Record<string, DeviceMeta>>;
   readonly #events: EventBus;
   #list: DeviceState[] | null = null;
+  readonly #alarmedUnknown = new Set<string>();
 
   constructor(opts: { meta?: Readonly<Record<string, DeviceMeta>>; events: EventBus }) {
     this.#meta = opts.meta ?? {};
@@ -75,7 +76,13 @@ export class DeviceRegistry implements DeviceView {
 
   setHasAlarm(id: string, hasAlarm: boolean): void {
     const e = this.#entries.get(id);
-    if (e === undefined || e.hasAlarm === hasAlarm) return;
+    if (e === undefined) {
+      // Open alarms are loaded at start, before an MQTT device has reported and become known.
+      if (hasAlarm) this.#alarmedUnknown.add(id);
+      else this.#alarmedUnknown.delete(id);
+      return;
+    }
+    if (e.hasAlarm === hasAlarm) return;
     e.hasAlarm = hasAlarm;
     this.#recompute(e);
   }
@@ -103,7 +110,8 @@ export class DeviceRegistry implements DeviceView {
     if (areaId !== undefined) state.areaId = areaId;
     const location = info?.location ?? meta?.location;
     if (location !== undefined) state.location = location;
-    const entry: Entry = { state, reachable: false, hasAlarm: false, maintenance: meta?.maintenance === true };
+    const hasAlarm = this.#alarmedUnknown.delete(id);
+    const entry: Entry = { state, reachable: false, hasAlarm, maintenance: meta?.maintenance === true };
     this.#entries.set(id, entry);
     this.#list = null;
     return entry;

@@ -1,0 +1,64 @@
+// `edge-agent run`: validate the config (exit 1 with the same problems `validate` prints), build the
+// agent, run until SIGINT/SIGTERM, then stop cleanly and exit 0.
+
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { createAgent } from "../app.js";
+import { reportConfigProblems } from "../config/format.js";
+import { loadConfig } from "../config/load.js";
+import { systemClock } from "../core/clock.js";
+import { createLogger } from "../core/log.js";
+import type { CliIO } from "./io.js";
+
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: string;
+    };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+export async function main(args: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: "string", short: "c", default: "./config/agent.json" } },
+    allowPositionals: false,
+  });
+  const file = values.config ?? "./config/agent.json";
+  const { config, problems, secrets } = await loadConfig(file, io.env, { cwd: io.cwd });
+  if (!reportConfigProblems(file, problems, config !== null, io.stderr) || config === null) return 1;
+  const log = createLogger({
+    level: io.env.EDGE_AGENT_LOG_LEVEL ?? config.log?.level ?? "info",
+    pretty: config.log?.pretty ?? (process.stdout.isTTY === true && io.env.NO_COLOR === undefined),
+    secrets,
+  });
+  const agent = createAgent(config, { clock: systemClock, log, version: packageVersion() });
+
+  // Never die on a stray rejection or exception from a device, hook or network peer: log it and go on.
+  process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
+  process.on("uncaughtException", (err) => log.error({ err }, "uncaught exception"));
+
+  try {
+    await agent.start();
+  } catch (err) {
+    log.fatal({ err }, "edge-agent failed to start");
+    await agent.stop().catch(() => undefined);
+    return 1;
+  }
+  await new Promise<void>((resolveStop) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      log.info({ signal: sig }, "shutting down");
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      resolveStop();
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+  await agent.stop();
+  await new Promise<void>((r) => log.flush(() => r()));
+  return 0;
+}
