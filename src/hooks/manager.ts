@@ -129,6 +129,8 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
   readonly #failed = new Map<string, { file: string; mtimeMs: number; error: string }>();
   /** Names unloaded through the API: not reloaded by the rescan until loaded again. */
   readonly #unloaded = new Set<string>();
+  /** Files present but listed in hooks.disabled (shown as "disabled"). */
+  #disabledFiles: HookFile[] = [];
   /** Names loaded through the API although hooks.disabled lists them. */
   readonly #forced = new Set<string>();
   readonly #tables = new Map<ObserverMethod, Slot[]>();
@@ -239,6 +241,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
     // The directory may have appeared after start: watch it from now on.
     if (this.#watcher === null && this.#o.watch !== false && files.length > 0) this.#startWatcher();
     const seen = new Set<string>();
+    this.#disabledFiles = files.filter((f) => isDisabled(f, this.#disabled) && !this.#forced.has(f.name));
     for (const f of files) {
       if (seen.has(f.name)) {
         this.#log.warn({ file: f.file }, `hook ${f.name} is defined twice; ${basename(f.file)} is ignored`);
@@ -660,6 +663,10 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
         lastError: f.error,
       });
     }
+    for (const f of this.#disabledFiles) {
+      if (this.#slots.some((s) => s.name === f.name)) continue;
+      out.push({ name: f.name, file: f.file, state: "disabled", methods: [], errors: 0, timeouts: 0, dropped: 0 });
+    }
     return out;
   }
 
@@ -697,6 +704,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       }
       this.#unloaded.delete(f.name);
       if (isDisabled(f, this.#disabled)) this.#forced.add(f.name);
+      this.#disabledFiles = this.#disabledFiles.filter((d) => d.name !== f.name);
       this.#failed.delete(f.name);
       const problems = await this.#loadFile(f);
       const slot = this.#slots.find((s) => s.name === f.name);

@@ -51,8 +51,13 @@ test("loads .js and .mjs hooks in file-name order, skips _/. files, disabled nam
       ["a-first", "running"],
       ["b-second", "running"],
       ["helper", "failed"],
+      ["c-off", "disabled"],
     ],
   );
+  const forced = await h.manager.load("c-off");
+  assert.equal(forced.ok, true, "the API can load a hook that hooks.disabled lists");
+  assert.deepEqual(r.at(-1), ["off"]);
+  assert.equal(h.manager.list().find((i) => i.name === "c-off")?.state, "running");
   const warn = h.logs.find((l) => l.level === 40 && String(l.msg).includes("helper.mjs"));
   assert.ok(warn, "a warning names the file that is not a hook");
   assert.match(warn.msg, /not a hook: no default export/);
