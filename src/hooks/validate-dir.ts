@@ -1,6 +1,8 @@
 // `edge-agent validate` for hooks: imports every hook module of the directory fresh and reports
 // import errors, modules that are not hooks and misspelt method names. Classes are not constructed
 // (that would run site code with side effects); their prototype methods are checked instead.
+// Import errors and misspelt method names are errors (the hook would not do its job); a module that
+// is not a hook at all is a warning (the agent skips it).
 
 import { basename } from "node:path";
 import { errorMessage, type Problem } from "../core/errors.js";
@@ -28,7 +30,9 @@ export async function validateHooksDir(dir: string, disabled: readonly string[] 
       problems.push({
         file: f.file,
         path: "$",
-        message: `not a hook: ${r.reason}`,
+        message: `not a hook: ${r.reason}; the agent skips it`,
+        // The agent runs fine without it (skipped with a warning), so validation does not fail on it.
+        severity: "warning",
         hint: `export default { onAlarmCreated(alarm, device, rule, ctx) { … } }, or rename it _${basename(f.file)} to keep it out`,
       });
       continue;

@@ -31,12 +31,16 @@ test("validate reports import errors, non-hook modules and misspelt methods with
   assert.deepEqual(byFile[2], [
     "named.mjs",
     "$",
-    "not a hook: no default export (it exports onReading by name; export one object as default instead)",
+    "not a hook: no default export (it exports onReading by name; export one object as default instead); the agent skips it",
   ]);
   assert.deepEqual(byFile[3], [
     "typo.mjs",
     "$.onAlarmCreate",
     "unknown hook method onAlarmCreate (did you mean onAlarmCreated?)",
   ]);
+  assert.deepEqual(
+    problems.map((p) => p.severity ?? "error"),
+    ["error", "error", "warning", "error"],
+  );
   assert.deepEqual(await validateHooksDir(join(root, "missing"), []), []);
 });
