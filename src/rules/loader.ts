@@ -25,7 +25,11 @@ export interface RulesLoaderOptions {
   debounceMs?: number;
   /** Safety-net rescan interval. */
   rescanMs?: number;
+  /** false: rely on the periodic rescan alone (filesystems where notifications never arrive). */
+  watch?: boolean;
 }
+
+const RECENT_MS = 3000;
 
 interface Seen {
   signature: string;
@@ -40,6 +44,7 @@ export class RulesLoader {
   readonly #events: EventBus;
   readonly #debounceMs: number;
   readonly #rescanMs: number;
+  readonly #useWatch: boolean;
   readonly #seen = new Map<string, Seen>();
   readonly #dirty = new Set<string>();
   /** Valid files refused because a rule id is in force elsewhere: retried after every change. */
@@ -62,6 +67,7 @@ export class RulesLoader {
     this.#events = opts.events;
     this.#debounceMs = opts.debounceMs ?? 100;
     this.#rescanMs = opts.rescanMs ?? 1000;
+    this.#useWatch = opts.watch ?? true;
   }
 
   async start(): Promise<void> {
@@ -108,7 +114,7 @@ export class RulesLoader {
   }
 
   #watch(): void {
-    if (this.#watcher !== null) return;
+    if (this.#watcher !== null || !this.#useWatch || !this.#running) return;
     try {
       this.#watcher = watch(this.#dir, { persistent: false }, (_event, name) => {
         if (typeof name === "string" && name !== "") {
@@ -172,15 +178,18 @@ export class RulesLoader {
       const file = join(this.#dir, name);
       present.add(file);
       let signature: string;
+      let recent: boolean;
       try {
         const st = await stat(file);
         if (!st.isFile()) continue;
         signature = `${st.mtimeMs}:${st.size}:${st.ino}`;
+        // Coarse mtime (1–2 s on some filesystems) can hide a same-size rewrite: re-read fresh files.
+        recent = Math.abs(this.#clock.now() - st.mtimeMs) < RECENT_MS;
       } catch {
         continue; // Deleted between readdir and stat: the next scan sees it gone.
       }
       const prev = this.#seen.get(file);
-      if (prev !== undefined && prev.signature === signature && !this.#dirty.has(file)) continue;
+      if (prev !== undefined && prev.signature === signature && !recent && !this.#dirty.has(file)) continue;
       this.#dirty.delete(file);
       let text: string;
       try {

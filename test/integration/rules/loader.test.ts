@@ -2,7 +2,7 @@
 // rules, editor leftovers ignored — each visible within the SPEC's 2 s.
 
 import assert from "node:assert/strict";
-import { mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -112,4 +112,31 @@ test("a deleted file's rules leave within 2 s; editor leftovers are ignored", as
   await waitFor(() => ids() === "a,b2", { timeoutMs: 2000, what: "c.json removed" });
   await loader.rescan();
   assert.deepEqual(set.problems(), []);
+});
+
+test("without change notifications the periodic rescan alone applies changes; a missing directory is waited for", async () => {
+  const root = await mkdtemp(join(tmpdir(), "rules-loader-rescan-"));
+  const sub = join(root, "rules");
+  const own = new RuleSet();
+  const log = createLogger({ level: "silent" });
+  const l = new RulesLoader({
+    dir: sub,
+    ruleSet: own,
+    log,
+    clock: systemClock,
+    events: new EventBus(log),
+    watch: false,
+  });
+  try {
+    await l.start();
+    assert.equal(own.rules().length, 0);
+    await mkdir(sub);
+    await writeFile(join(sub, "x.json"), JSON.stringify(rule("x", 1)));
+    await waitFor(() => own.get("x"), { timeoutMs: 2000, what: "x.json found by rescan" });
+    await writeFile(join(sub, "x.json"), JSON.stringify(rule("x", 2)));
+    await waitFor(() => JSON.stringify(own.get("x")?.def.conditions).includes('"value":2'), { timeoutMs: 2000 });
+  } finally {
+    await l.stop();
+    await rm(root, { recursive: true, force: true });
+  }
 });
