@@ -41,7 +41,9 @@ export function startAgent(
   const dir = opts.dir ?? makeTempDir();
   const configFile = join(dir, "agent.json");
   writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src/main.ts"), "run", "-c", configFile], {
+  // The agent runs from source through tsx, resolved from the repository (cwd is the temp dir).
+  const tsx = import.meta.resolve("tsx");
+  const child = spawn(process.execPath, ["--import", tsx, join(REPO, "src/main.ts"), "run", "-c", configFile], {
     cwd: dir,
     env: { ...process.env, NO_COLOR: "1", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
