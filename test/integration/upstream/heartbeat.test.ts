@@ -70,6 +70,7 @@ test("heartbeats carry device statuses, active alarms and outbox depth; a hung o
     kpis: { energy_kwh: 12.5 },
   });
   // the next one hangs; ticks meanwhile are skipped, not queued
+  await hb.idle(); // the first one's answer has been read
   up.enqueue("/api/ai/device/heartbeat", "hang");
   clock.advance(30_000);
   await waitFor(() => up?.paths("/api/ai/device/heartbeat").length === 2, { what: "second heartbeat" });
