@@ -296,7 +296,7 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
 
   function health(): { ok: boolean; parts: Record<string, { ok: boolean; detail?: string }> } {
     const parts: Record<string, { ok: boolean; detail?: string }> = {};
-    parts.database = { ok: db !== null && db.open };
+    parts.database = { ok: db?.open };
     if (mqtt) parts.mqtt = mqtt.connected ? { ok: true } : { ok: false, detail: "broker not connected" };
     if (outbox) {
       const s = outbox.summary(clock.now());

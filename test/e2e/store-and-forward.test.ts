@@ -10,7 +10,7 @@ import Database from "better-sqlite3";
 import mqtt from "mqtt";
 import { type AgentProcess, makeTempDir, removeDir, startAgent } from "../helpers/agent-process.js";
 import { startBroker, type TestBroker } from "../helpers/broker.js";
-import { type FakeUpstream, perAlarmSequence, startUpstream } from "../helpers/upstream.js";
+import { type FakeUpstream, perAlarmSequence } from "../helpers/upstream.js";
 import { freePort, waitFor } from "../helpers/wait.js";
 
 const SECRET = "wo-secret-3f9a1c";
