@@ -19,9 +19,9 @@ const state = () =>
 test("when full, the oldest notification items are dropped first; alarm and work-order items never", () => {
   db.exec("DELETE FROM outbox");
   const kinds = ["webhook", "alert.add", "webhook", "workorder.create", "webhook", "alert.update"] as const;
-  kinds.forEach((kind, i) =>
-    repo.insert({ kind, stream: `s${i}`, alarmId: `A${i}`, payload: "{}", created: 1000 + i }),
-  );
+  for (const [i, kind] of kinds.entries()) {
+    repo.insert({ kind, stream: `s${i}`, alarmId: `A${i}`, payload: "{}", created: 1000 + i });
+  }
   assert.deepEqual(repo.enforceBound(4, 2000), { dropped: 2, overBy: 0 });
   assert.deepEqual(
     state().map((r) => `${r.kind}:${r.state}`),
