@@ -37,7 +37,11 @@ interface Compiled {
   risky: boolean;
 }
 
-function factGetter(name: string): Getter {
+const UNDEFINED_FACT: Getter = () => undefined;
+
+function factGetter(name: unknown): Getter {
+  // Runtime facts are keyed by strings: any other id is an undefined fact to the engine.
+  if (typeof name !== "string") return UNDEFINED_FACT;
   if (INHERITED.has(name)) return (f) => (hasOwn(f, name) ? f[name] : undefined);
   return (f) => f[name];
 }
@@ -105,8 +109,7 @@ class EngineWouldThrow extends Error {}
 const WOULD_THROW = new EngineWouldThrow("the engine would throw here");
 
 function compileLeaf(c: Record<string, unknown>): Compiled {
-  const name = String(c.fact);
-  const lhs = withPath(factGetter(name), c.path);
+  const lhs = withPath(factGetter(c.fact), c.path);
   const a = lhs.get;
   let risky = lhs.risky;
   const raw = c.value;
@@ -114,7 +117,7 @@ function compileLeaf(c: Record<string, unknown>): Compiled {
   let constant = false;
   let bConst: unknown;
   if (isFactRef(raw)) {
-    const rhs = withPath(factGetter(String(raw.fact)), raw.path);
+    const rhs = withPath(factGetter(raw.fact), raw.path);
     b = rhs.get;
     risky ||= rhs.risky;
   } else {

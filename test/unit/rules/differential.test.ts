@@ -167,6 +167,7 @@ test("targeted edge cases agree with the engine", async () => {
     [{ all: [{ fact: "o", operator: "equal", value: { fact: "o" } }] }, { o: { a: 1 } }],
     [{ all: [{ fact: "constructor", operator: "equal", value: { fact: "toString" } }] }, {}],
     [{ all: [{ fact: "x", operator: "equal", value: { a: 1 } }] }, { x: { a: 1 } }],
+    [{ all: [{ fact: "x", operator: "equal", value: { fact: 5 } }] }, { x: 1, 5: 1 }],
   ];
   for (const [tree, facts] of cases) {
     const want = await new ReferenceCondition(tree).holds(facts);
