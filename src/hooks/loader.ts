@@ -3,7 +3,8 @@
 // TypeScript's `exports.default`) are both accepted. Nothing here runs hook code except the import.
 
 import { readdir, stat } from "node:fs/promises";
-import { basename, extname, join } from "node:path";
+import { createRequire } from "node:module";
+import { basename, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { HOOK_METHODS, type Hook, type HookClass } from "./types.js";
 
@@ -52,9 +53,13 @@ export async function listHookFiles(dir: string): Promise<HookFile[]> {
 
 let importSeq = 0;
 
+const requireCache = createRequire(import.meta.url).cache;
+
 /** Imports a module fresh: a new URL per call so Node's module cache never serves an old version. */
 export async function importFresh(file: string, mtimeMs: number): Promise<Record<string, unknown>> {
   importSeq++;
+  // A CommonJS file is loaded through require's cache, keyed by path (the URL query does not bust it).
+  delete requireCache[resolve(file)];
   const url = `${pathToFileURL(file).href}?v=${Math.trunc(mtimeMs)}-${importSeq}`;
   return (await import(url)) as Record<string, unknown>;
 }

@@ -87,3 +87,14 @@ test("a new version that fails to import leaves the old one running and logs why
   await seen("fixed");
   assert.equal(h.manager.list()[0]?.lastError, undefined);
 });
+
+test("a CommonJS hook (.js outside an ESM package) reloads on edit too", async () => {
+  g.__rl = [];
+  h = harness({ clock: systemClock, watch: true });
+  const f = h.write("cjs.js", "module.exports = { onReading() { globalThis.__rl.push('cjs-v1') } };");
+  await h.manager.start();
+  await seen("cjs-v1", 500);
+  h.write("cjs.js", "module.exports = { onReading() { globalThis.__rl.push('cjs-v2') } };");
+  bumpMtime(f, 2);
+  await seen("cjs-v2");
+});
