@@ -60,6 +60,8 @@ export class QuotaTracker {
   #tickTimer: TimerHandle | undefined;
   #immediate: ReturnType<typeof setImmediate> | undefined;
   #stopped = false;
+  /** Readings before start() (state not yet restored from the database) are not counted. */
+  #started = false;
 
   constructor(opts: QuotaTrackerOptions) {
     this.#o = opts;
@@ -107,6 +109,7 @@ export class QuotaTracker {
         s.crossed = Math.min(2, Math.max(0, row.crossed)) as ConditionLevel;
       } else s.periodStart = current;
     }
+    this.#started = true;
     this.#tick();
     this.#flushTimer = this.#o.clock.setInterval(() => this.flush(), this.#o.flushMs ?? 5000);
     this.#tickTimer = this.#o.clock.setInterval(() => this.#tick(), this.#o.tickMs ?? 30_000);
@@ -118,6 +121,7 @@ export class QuotaTracker {
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     this.flush();
     this.#stopped = true;
+    this.#started = false;
   }
 
   /** Current usage of every quota (status page, tests). */
@@ -128,7 +132,7 @@ export class QuotaTracker {
   /** Hot path: called by the pipeline for every reading. */
   observe(reading: Reading): void {
     const list = this.#byDevice.get(reading.deviceId);
-    if (list === undefined) return;
+    if (list === undefined || !this.#started) return;
     for (let i = 0; i < list.length; i++) {
       const s = list[i] as State;
       const raw = reading.values[s.q.metric];
