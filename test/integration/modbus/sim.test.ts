@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ModbusConfig } from "../../../src/config/schema.js";
-import { systemClock } from "../../../src/core/clock.js";
+import { ManualClock, systemClock } from "../../../src/core/clock.js";
 import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
 import { MetricsRegistry } from "../../../src/core/metrics.js";
@@ -70,4 +70,46 @@ test("the swell timeline: pre-warning level, then alarm level, then normal, ever
   assert.equal(SimulatedMeter.voltageAt(15_000), 253);
   assert.equal(SimulatedMeter.voltageAt(21_000), 230);
   assert.equal(SimulatedMeter.voltageAt(49_000), 247.5);
+});
+
+test("stop() leaves no timers behind and polls follow the injected clock", async () => {
+  const port = await freePort();
+  const sim = new SimulatedMeter({ port });
+  await sim.start();
+  const clock = new ManualClock();
+  const sink = new RecordingSink();
+  const log = silentLogger();
+  const source = new ModbusSource({
+    config: {
+      buses: [{ id: "demo", transport: "tcp", host: "127.0.0.1", port }],
+      devices: [
+        {
+          id: "m",
+          bus: "demo",
+          unitId: 1,
+          product: "meter",
+          intervalMs: 1000,
+          points: [{ name: "voltage", table: "holding", address: 0, type: "float32" }],
+        },
+      ],
+    },
+    sink,
+    events: new EventBus(log),
+    clock,
+    log,
+    metrics: new MetricsRegistry(),
+  });
+  await source.start();
+  try {
+    await waitFor(() => sink.of("m").length === 1, { what: "first poll at start" });
+    clock.advance(999);
+    assert.equal(sink.of("m").length, 1);
+    clock.advance(1);
+    await waitFor(() => sink.of("m").length === 2, { what: "second poll after 1000 ms of clock time" });
+    assert.ok(clock.pendingTimers() > 0);
+  } finally {
+    await source.stop();
+    await sim.stop();
+  }
+  assert.equal(clock.pendingTimers(), 0);
 });
