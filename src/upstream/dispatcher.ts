@@ -139,10 +139,8 @@ export class Dispatcher {
       dead: m.counter("edge_outbox_dead_letters_total", "Outbox items moved to dead-letter, by kind"),
       dropped: m.counter("edge_outbox_dropped_total", "Notification items dropped because the outbox was full"),
     };
-    const pendingGauge = m.gauge("edge_outbox_pending", "Outbox items waiting for delivery");
     const pausedGauge = m.gauge("edge_upstream_paused", "1 while a target refuses the credentials (401/403)");
     m.onCollect(() => {
-      if (opts.db.open) pendingGauge.set(this.#repo.countPending());
       for (const t of this.#targets.values()) pausedGauge.set(t.paused ? 1 : 0, { target: t.name });
     });
   }
