@@ -1,6 +1,7 @@
 // Manual resolve through the real agent: a reading raises an alarm (and a work order) against a
 // fake upstream; POST /alert/update resolves it; the resolve reaches upstream as /alert/update
 // status 0 and completes the work order with its exact 64-bit id. Everything real but the upstream.
+// Secrets come from the environment, as on a site, and must appear in no log line and no API answer.
 
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -9,8 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
 import { systemClock } from "../../../src/core/clock.js";
-import { silentLogger } from "../../../src/core/log.js";
+import { createLogger } from "../../../src/core/log.js";
 import { freePort, waitFor } from "../../helpers/wait.js";
+import { LogSink } from "./fixtures.js";
 
 type AppModule = typeof import("../../../src/app.js");
 let app: AppModule | null = null;
@@ -22,6 +24,8 @@ try {
 }
 
 const TOKEN = "agent-e2e-token-31337";
+const ENV = { API_TOKEN: TOKEN, UP_TOKEN: "upstream-bearer-8642", WO_SECRET: "wo-app-secret-97531" };
+const logs = new LogSink();
 const ORDER_ID = "1234567890123456789"; // > 2^53: must stay exact
 let dir: string;
 let upstream: Server;
@@ -75,23 +79,24 @@ before(async () => {
       devices: { "meter-01": { product: "meter", name: "Main incomer", areaId: 12 } },
       rulesDir,
       hooksDir: join(dir, "hooks"),
-      upstream: { baseUrl: `http://127.0.0.1:${upPort}`, token: "up-token", heartbeatIntervalMs: 600000 },
+      upstream: { baseUrl: `http://127.0.0.1:${upPort}`, token: "${UP_TOKEN}", heartbeatIntervalMs: 600000 },
       workOrders: {
         baseUrl: `http://127.0.0.1:${upPort}`,
         appId: "edge",
-        appSecret: "wo-secret-e2e",
+        appSecret: "${WO_SECRET}",
         tenantId: "1",
       },
-      http: { host: "127.0.0.1", port: httpPort, token: TOKEN },
+      http: { host: "127.0.0.1", port: httpPort, token: "${API_TOKEN}" },
     }),
   );
   const { loadConfig } = await import("../../../src/config/load.js");
-  const loaded = await loadConfig(file, {});
+  const loaded = await loadConfig(file, ENV);
   assert.deepEqual(
     loaded.problems.filter((p) => p.severity !== "warning"),
     [],
   );
-  agent = app!.createAgent(loaded.config!, { clock: systemClock, log: silentLogger(), version: "0.0.0-test" });
+  const log = createLogger({ level: "debug", destination: logs, secrets: loaded.secrets });
+  agent = app!.createAgent(loaded.config!, { clock: systemClock, log, version: "0.0.0-test" });
   await agent.start();
   base = `http://127.0.0.1:${agent.http!.port}`;
 });
@@ -144,4 +149,12 @@ it("an operator resolve flows upstream and completes the work order", { skip, ti
   assert.match(complete.body, new RegExp(`"orderId":${ORDER_ID}[,}]`), "the exact 64-bit order id");
   const again = await fetch(`${base}/alert/get?id=${alarm.id}`, { headers: auth });
   assert.equal(((await again.json()) as { status: number }).status, 0);
+
+  // Log hygiene across the whole flow (requests carried every secret upstream).
+  const up = seen.find((x) => x.path === "/alert/add");
+  assert.ok(up, "upstream was reached");
+  const status = await (await fetch(`${base}/status`, { headers: auth })).text();
+  const everything = logs.text + status;
+  assert.ok(logs.text.includes("alarm"), "the log was captured");
+  for (const secret of Object.values(ENV)) assert.ok(!everything.includes(secret), `leaked ${secret}`);
 });
