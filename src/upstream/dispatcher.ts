@@ -201,6 +201,13 @@ export class Dispatcher {
     this.#flush();
   }
 
+  /** Operator "retry now": ends every target's backoff so one probe per target goes at once. */
+  retryNow(): void {
+    for (const t of this.#targets.values()) t.blockedUntil = 0;
+    this.#o.db.prepare("UPDATE outbox SET next_at = 0 WHERE state = 'pending' AND next_at > 0").run();
+    this.kick();
+  }
+
   /** New rows were committed (or a retry fell due): send what can go now. */
   kick(): void {
     this.#pump(true);

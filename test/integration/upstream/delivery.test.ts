@@ -207,3 +207,33 @@ test("a hanging upstream times out and is retried; no upstream configured keeps 
     await idle.close();
   }
 });
+
+test("paused by a wrong token; restarted with the fixed token, the backlog drains and the pause clears", async () => {
+  up = await startUpstream({ token: "fixed-token-1" });
+  h = createHarness({ upstream: { baseUrl: up.url, token: TOKEN } });
+  h.dispatcher.start();
+  raiseAndResolve(h, "P1", 1);
+  raiseAndResolve(h, "P2", 2);
+  h.dispatcher.kick();
+  await waitFor(() => (h?.repo.summary(h.clock.now()).paused ? true : undefined), { what: "paused" });
+  await h.dispatcher.stop();
+  const { Dispatcher } = await import("../../../src/upstream/dispatcher.js");
+  const fixed = new Dispatcher({
+    db: h.db,
+    clock: h.clock,
+    log: h.log,
+    metrics: h.metrics,
+    events: h.events,
+    http: h.http,
+    upstream: { baseUrl: up.url, token: "fixed-token-1" },
+  });
+  fixed.start();
+  try {
+    await waitFor(() => h?.repo.summary(h.clock.now()).pending === 0, { what: "drained with the fixed token" });
+    assert.equal(h.repo.summary(h.clock.now()).paused, false);
+    // the refused adds are sent again once accepted, and each update only after its add
+    for (const id of ["P1", "P2"]) assert.deepEqual(perAlarmSequence(up).get(id)?.slice(-2), ["add", "update:0"]);
+  } finally {
+    await fixed.stop();
+  }
+});
