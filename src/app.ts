@@ -36,6 +36,8 @@ export interface AgentDeps {
   clock: Clock;
   log: Logger;
   version: string;
+  /** Secret values resolved from the environment, masked wherever they could be shown. */
+  secrets?: readonly string[];
 }
 
 export function databasePath(config: Config): string {
@@ -278,6 +280,7 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
         kpis: hooks,
         health: () => health(),
         publicConfig: () => publicConfig(config),
+        secrets: deps.secrets ?? [],
       });
       await http.start();
       stoppers.push(() => http?.stop());
@@ -296,7 +299,7 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
 
   function health(): { ok: boolean; parts: Record<string, { ok: boolean; detail?: string }> } {
     const parts: Record<string, { ok: boolean; detail?: string }> = {};
-    parts.database = { ok: db?.open };
+    parts.database = { ok: db?.open === true };
     if (mqtt) parts.mqtt = mqtt.connected ? { ok: true } : { ok: false, detail: "broker not connected" };
     if (outbox) {
       const s = outbox.summary(clock.now());

@@ -35,7 +35,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     pretty: config.log?.pretty ?? (process.stdout.isTTY === true && io.env.NO_COLOR === undefined),
     secrets,
   });
-  const agent = createAgent(config, { clock: systemClock, log, version: packageVersion() });
+  const agent = createAgent(config, { clock: systemClock, log, version: packageVersion(), secrets });
 
   // Never die on a stray rejection or exception from a device, hook or network peer: log it and go on.
   process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
