@@ -322,8 +322,9 @@ export class ModbusBus {
     let p: Promise<void>;
     try {
       if (c.transport === "tcp") p = client.connectTCP(c.host ?? "127.0.0.1", { port: c.port ?? 502 });
-      else if (c.transport === "rtu-over-tcp")
-        p = client.connectTcpRTUBuffered(c.host ?? "127.0.0.1", { port: c.port ?? 502 });
+      // modbus-serial's "telnet" port sends raw RTU frames (with CRC) over TCP, which is what a serial
+      // device server in transparent mode expects; its "TcpRTUBuffered" port re-wraps frames in MBAP.
+      else if (c.transport === "rtu-over-tcp") p = client.connectTelnet(c.host ?? "127.0.0.1", { port: c.port ?? 502 });
       else
         p = client.connectRTUBuffered(c.path ?? "", {
           baudRate: c.baudRate ?? 9600,
