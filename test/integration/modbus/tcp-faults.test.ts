@@ -20,6 +20,7 @@ const INTERVAL = 250;
 let shared: TestModbusServer;
 let flaky: TestModbusServer;
 let planSrv: TestModbusServer;
+let slow: TestModbusServer;
 let mute: Server;
 const muteSockets = new Set<Socket>();
 let mutePort = 0;
@@ -44,6 +45,7 @@ before(async () => {
   flaky = await startModbusServer();
   flaky.slave.memory.holding[0] = 7;
   planSrv = await startModbusServer();
+  slow = await startModbusServer({ onRequest: () => "silence" });
   mute = createServer((s) => {
     muteSockets.add(s);
     s.on("close", () => muteSockets.delete(s));
@@ -79,6 +81,7 @@ before(async () => {
       },
       { id: "mute", transport: "tcp", host: "127.0.0.1", port: mutePort, timeoutMs: 150, reconnectMinMs: 100 },
       { id: "plan", transport: "tcp", host: "127.0.0.1", port: planSrv.port, timeoutMs: 500 },
+      { id: "slow", transport: "tcp", host: "127.0.0.1", port: slow.port, timeoutMs: 300 },
     ],
     devices: [
       dev("good", "shared", 1, [u16("v", 0)]),
@@ -88,6 +91,7 @@ before(async () => {
       dev("flaky", "flaky", 1, [u16("v", 0)]),
       dev("mute", "mute", 1, [u16("v", 0)]),
       sixtyPointDevice("plan"),
+      { ...dev("overrun", "slow", 1, [u16("v", 0)]), intervalMs: 100 },
     ],
   };
   const log = silentLogger();
@@ -100,6 +104,7 @@ after(async () => {
   await shared.close();
   await flaky.close();
   await planSrv.close();
+  await slow.close();
   for (const s of muteSockets) s.destroy();
   await new Promise<void>((r) => mute.close(() => r()));
 });
@@ -169,4 +174,14 @@ test("a peer that accepts but never answers goes offline; healthy devices kept t
   assert.equal(polls.get({ device: "good", result: "skipped" }), 0);
   assert.equal(polls.get({ device: "good", result: "failed" }), 0);
   assert.ok(metrics.counter("edge_modbus_timeouts_total", "").get({ bus: "shared" }) >= 3);
+});
+
+test("a poll that overruns its interval is skipped, not queued behind itself", async () => {
+  const polls = metrics.counter("edge_modbus_polls_total", "");
+  await waitFor(() => polls.get({ device: "overrun", result: "skipped" }) >= 4, { what: "skipped polls" });
+  const done = polls.get({ device: "overrun", result: "failed" });
+  // 300 ms timeouts at a 100 ms interval: about one request per 300 ms, never a backlog.
+  const elapsed = Date.now() - t0;
+  assert.ok(slow.slave.requests <= elapsed / 300 + 2, `${slow.slave.requests} requests in ${elapsed} ms`);
+  assert.ok(slow.slave.requests <= done + 1);
 });
