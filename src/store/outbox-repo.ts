@@ -76,8 +76,11 @@ export class OutboxRepo implements OutboxStats {
 
   /** Heads of streams (lowest pending seq) of the given classes that are due, oldest first. */
   dueHeads(classes: readonly OutboxClass[], now: number, limit: number): OutboxRow[] {
-    if (classes.length === 0) return [];
-    return this.#s.heads.all(JSON.stringify(classes), now, limit) as OutboxRow[];
+    // One indexed walk per class (state, class, seq): stops after `limit` rows, no sort of the backlog.
+    const out: OutboxRow[] = [];
+    for (const cls of classes) out.push(...(this.#s.heads.all(cls, now, limit) as OutboxRow[]));
+    if (classes.length > 1) out.sort((a, b) => a.seq - b.seq);
+    return out.length > limit ? out.slice(0, limit) : out;
   }
 
   /** Earliest next_at of a pending row in the future (for the wake-up timer), or null. */
@@ -230,7 +233,7 @@ function prepare(db: Db) {
     heads: db.prepare(
       `SELECT o.seq, o.kind, o.class, o.stream, o.alarm_id, o.payload, o.attempts, o.next_at, o.created
          FROM outbox o
-        WHERE o.state = 'pending' AND o.class IN (SELECT value FROM json_each(?)) AND o.next_at <= ?
+        WHERE o.state = 'pending' AND o.class = ? AND o.next_at <= ?
           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' AND p.stream = o.stream AND p.seq < o.seq)
         ORDER BY o.seq LIMIT ?`,
     ),
