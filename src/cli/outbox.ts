@@ -81,10 +81,12 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   }
   const v = parsed.values;
   let file: string;
+  let noUpstream = false;
   if (v.db !== undefined) file = resolvePath(v.db, io.cwd);
   else {
     const cfgFile = v.config ?? DEFAULT_CONFIG;
     const loaded = await loadConfig(cfgFile, io.env, { cwd: io.cwd });
+    noUpstream = loaded.config !== null && loaded.config.upstream === undefined;
     let dataDir = loaded.config?.dataDir;
     if (dataDir === undefined) {
       // Inspecting the outbox must work from a shell without the service's secrets in the environment.
@@ -109,6 +111,9 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   try {
     const report = outboxReport(db, now);
     io.stdout(v.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, now));
+    if (!v.json && noUpstream && report.pending > 0) {
+      io.stdout('note: no "upstream" section in the config: alarm items stay pending until one is configured.\n');
+    }
     return EXIT_OK;
   } catch (err) {
     io.stderr(`edge-agent outbox: cannot read ${file}: ${errorMessage(err)}\n`);
