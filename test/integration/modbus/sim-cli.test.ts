@@ -3,6 +3,12 @@ import assert from "node:assert/strict";
 import { Socket } from "node:net";
 import { test } from "node:test";
 import { main } from "../../../src/cli/sim.js";
+import { systemClock } from "../../../src/core/clock.js";
+import { EventBus } from "../../../src/core/events.js";
+import { silentLogger } from "../../../src/core/log.js";
+import { MetricsRegistry } from "../../../src/core/metrics.js";
+import { ModbusSource } from "../../../src/sources/modbus/source.js";
+import { hasSocat, RecordingSink, SOCAT_MISSING, startPtyPair } from "../../helpers/modbus.js";
 import { freePort, waitFor } from "../../helpers/wait.js";
 
 test("sim serves the meter until SIGTERM and exits 0", async () => {
@@ -41,4 +47,62 @@ test("sim rejects a bad port with exit code 2", async () => {
   const code = await main(["--port", "http"], { stdout: () => {}, stderr: (s) => (err += s), env: {}, cwd: "." });
   assert.equal(code, 2);
   assert.match(err, /--port must be an integer/);
+});
+
+test("sim --rtu serves the meter over a serial line (socat pty pair)", {
+  skip: hasSocat() ? false : SOCAT_MISSING,
+}, async () => {
+  const pty = await startPtyPair();
+  const port = await freePort();
+  let out = "";
+  const io = {
+    stdout: (s: string) => {
+      out += s;
+    },
+    stderr: (s: string) => {
+      out += s;
+    },
+    env: {},
+    cwd: process.cwd(),
+  };
+  const done = main(["--port", String(port), "--rtu", pty.b, "--baud", "19200", "--unit", "7"], io);
+  const sink = new RecordingSink();
+  const log = silentLogger();
+  const source = new ModbusSource({
+    config: {
+      buses: [{ id: "s", transport: "rtu", path: pty.a, baudRate: 19200, timeoutMs: 500 }],
+      devices: [
+        {
+          id: "meter",
+          bus: "s",
+          unitId: 7,
+          product: "meter",
+          intervalMs: 60_000,
+          points: [
+            { name: "voltage", table: "holding", address: 0, type: "float32" },
+            { name: "energy_kwh", table: "input", address: 10, type: "uint32", order: "CDAB", scale: 0.01 },
+          ],
+        },
+      ],
+    },
+    sink,
+    events: new EventBus(log),
+    clock: systemClock,
+    log,
+    metrics: new MetricsRegistry(),
+  });
+  try {
+    await waitFor(() => out.includes("Press Ctrl+C"), { what: "sim banner" });
+    assert.match(out, /Modbus RTU on .* at 19200 baud/);
+    assert.match(out, /unit id 7/);
+    await source.start();
+    const r = await waitFor(() => sink.last("meter"), { what: "RTU reading from the simulator" });
+    assert.ok(Math.abs((r.values.voltage as number) - 230) < 1);
+    assert.ok((r.values.energy_kwh as number) > 12345);
+  } finally {
+    await source.stop();
+    process.kill(process.pid, "SIGTERM");
+    assert.equal(await done, 0);
+    await pty.close();
+  }
 });
