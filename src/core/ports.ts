@@ -12,7 +12,7 @@ import type { Alarm, DeviceState, MetricValue, Reading, RuleDefinition } from ".
 // ---- sources → pipeline ---------------------------------------------------------------------
 
 export interface ReadingSink {
-  /** Hot path: synchronous, never throws, never awaits. The reading object may be reused by the caller after return. */
+  /** Hot path: synchronous, never throws, never awaits. The reading is handed over: the caller must not change it afterwards. */
   ingest(reading: Reading): void;
   /** A source's view of reachability (Modbus: N failed polls; MQTT: silence > N × interval). */
   setReachable(deviceId: string, reachable: boolean, reason?: string): void;

@@ -76,8 +76,9 @@ export class Pipeline implements ReadingSink {
       this.#rules.evaluate(reading, target, this.#onResult);
       for (let i = 0; i < this.#observers.length; i++) (this.#observers[i] as ReadingObserver).observe(reading);
       if (this.#events.hasListeners("reading")) {
-        // Listeners keep what they get past this call (hook queues); the caller may reuse `reading`.
-        this.#events.emit("reading", copyReading(reading), snapshot(dev));
+        // Listeners keep what they get past this call (hook queues). The reading is handed over by
+        // its source (ReadingSink contract); the device state lives on, so listeners get a copy.
+        this.#events.emit("reading", reading, snapshot(dev));
       }
     } catch (err) {
       this.#failures.inc();
@@ -94,10 +95,4 @@ export class Pipeline implements ReadingSink {
     const after = this.#devices.get(deviceId)?.status;
     if (before !== after) this.#log.info({ deviceId, status: after, reason }, "device status changed");
   }
-}
-
-function copyReading(r: Reading): Reading {
-  const c: Reading = { ...r, values: { ...r.values } };
-  if (r.attributes) c.attributes = { ...r.attributes };
-  return c;
 }
