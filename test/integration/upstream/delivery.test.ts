@@ -237,3 +237,19 @@ test("paused by a wrong token; restarted with the fixed token, the backlog drain
     await fixed.stop();
   }
 });
+
+test("stop() returns within the request timeout while a request hangs, and leaves the row pending", async () => {
+  up = await startUpstream();
+  up.enqueue("/alert/add", "hang");
+  h = createHarness({ upstream: { baseUrl: up.url, timeoutMs: 300 } });
+  h.dispatcher.start();
+  commitChange(h.db, h.writer, "created", testAlarm("S1", T0));
+  h.dispatcher.kick();
+  await waitFor(() => up?.requests.length === 1, { what: "hung request" });
+  const t0 = Date.now();
+  await h.dispatcher.stop();
+  assert.ok(Date.now() - t0 < 2000, `stopped in ${Date.now() - t0} ms`);
+  // abandoned (or timed out during the grace period): either way it is still to be sent
+  const row = h.db.prepare("SELECT state FROM outbox WHERE alarm_id = 'S1'").get();
+  assert.deepEqual(row, { state: "pending" });
+});
