@@ -27,7 +27,7 @@ import { ModbusSource } from "./sources/modbus/source.js";
 import { EmbeddedBroker } from "./sources/mqtt/embedded-broker.js";
 import { MqttSource } from "./sources/mqtt/source.js";
 import { type Db, openDatabase } from "./store/db.js";
-import { Dispatcher } from "./upstream/dispatcher.js";
+import { DEFAULT_CONCURRENCY, Dispatcher } from "./upstream/dispatcher.js";
 import { Heartbeat } from "./upstream/heartbeat.js";
 import { OutboxRepo } from "./upstream/outbox-repo.js";
 import { OutboxWriter } from "./upstream/outbox-writer.js";
@@ -70,7 +70,11 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
     if (db === null) db = openDatabase(databasePath(config));
     return db;
   };
-  const httpClient = new HttpDispatcher({ keepAliveTimeout: 10_000, connections: 16 });
+  // One keep-alive connection per request the dispatcher may have in flight to a host.
+  const httpClient = new HttpDispatcher({
+    keepAliveTimeout: 10_000,
+    connections: config.upstream?.concurrency ?? DEFAULT_CONCURRENCY,
+  });
 
   const devices = new DeviceRegistry({ meta: config.devices ?? {}, events });
   for (const d of config.modbus?.devices ?? []) devices.declare({ id: d.id, product: d.product }, "modbus");

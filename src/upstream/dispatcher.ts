@@ -79,7 +79,7 @@ type Result =
   | { row: OutboxRow; kind: "pause"; reason: string }
   | { row: OutboxRow; kind: "aborted" };
 
-const DEFAULT_CONCURRENCY = 16;
+export const DEFAULT_CONCURRENCY = 32;
 const DEFAULT_MAX_PENDING = 100_000;
 const DEFAULT_RETENTION_DAYS = 7;
 const MAINTENANCE_EVERY_MS = 10_000;
