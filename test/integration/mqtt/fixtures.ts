@@ -5,7 +5,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import type { MqttConfig, SubscriptionConfig } from "../../../src/config/schema.js";
 import { type Clock, systemClock } from "../../../src/core/clock.js";
 import { EventBus } from "../../../src/core/events.js";
-import { silentLogger } from "../../../src/core/log.js";
+import { type Logger, silentLogger } from "../../../src/core/log.js";
 import { MetricsRegistry } from "../../../src/core/metrics.js";
 import type { ReadingSink } from "../../../src/core/ports.js";
 import type { Reading } from "../../../src/core/types.js";
@@ -50,6 +50,7 @@ export function makeSource(opts: {
   events?: EventBus;
   metrics?: MetricsRegistry;
   config?: Partial<MqttConfig>;
+  log?: Logger;
 }) {
   const sink = opts.sink ?? new RecordingSink();
   const metrics = opts.metrics ?? new MetricsRegistry();
@@ -67,7 +68,7 @@ export function makeSource(opts: {
     sink,
     events,
     clock: opts.clock ?? systemClock,
-    log: silentLogger(),
+    log: opts.log ?? silentLogger(),
     metrics,
   });
   return { source, sink, metrics, events };

@@ -7,8 +7,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { ManualClock } from "../../../src/core/clock.js";
 import { AgentError } from "../../../src/core/errors.js";
-import { silentLogger } from "../../../src/core/log.js";
+import { createLogger, silentLogger } from "../../../src/core/log.js";
 import { EmbeddedBroker } from "../../../src/sources/mqtt/embedded-broker.js";
 import { freePort, waitFor } from "../../helpers/wait.js";
 import { makeSource, publisher } from "./fixtures.js";
@@ -63,6 +64,42 @@ describe("MqttSource lifecycle", () => {
       await source.stop();
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("bad-input logging", () => {
+  it("logs at most one line per reason per 10 s, then says how many were suppressed", async () => {
+    const broker = new EmbeddedBroker({ port: 0, log: silentLogger() });
+    await broker.start();
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    const lines: { msg: string; reason?: string; suppressed?: number }[] = [];
+    const log = createLogger({ level: "warn", destination: { write: (s: string) => lines.push(JSON.parse(s)) } });
+    const clock = new ManualClock();
+    const { source, sink } = makeSource({ url, clock, log });
+    const pub = await publisher(url);
+    try {
+      await source.start();
+      for (let i = 0; i < 5; i++) await pub.publishAsync("meters/m1/telemetry", "{bad", { qos: 1 });
+      await pub.publishAsync("meters/m1/telemetry", "[]", { qos: 1 });
+      await pub.publishAsync("meters/m1/telemetry", JSON.stringify({ v: 1 }), { qos: 1 });
+      await waitFor(() => sink.readings.length === 1, { what: "good reading" });
+      const dropped = () => lines.filter((l) => l.msg.startsWith("MQTT message dropped"));
+      assert.deepEqual(
+        dropped().map((l) => [l.reason, l.suppressed]),
+        [
+          ["not-json", undefined],
+          ["no-metrics", undefined],
+        ],
+      );
+      clock.advance(10_000);
+      await pub.publishAsync("meters/m1/telemetry", "{bad", { qos: 1 });
+      await waitFor(() => dropped().length === 3, { what: "next not-json line" });
+      assert.deepEqual([dropped()[2]?.reason, dropped()[2]?.suppressed], ["not-json", 4]);
+    } finally {
+      await pub.endAsync(true);
+      await source.stop();
+      await broker.stop();
     }
   });
 });
