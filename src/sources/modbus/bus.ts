@@ -153,7 +153,10 @@ export class ModbusBus {
     this.#clock.clearTimeout(this.#reconnectTimer);
     this.#pumpTimer = undefined;
     this.#reconnectTimer = undefined;
-    this.#failQueue(new ModbusRequestError("disconnected", `bus ${this.id} is stopped`));
+    const stopped = new ModbusRequestError("disconnected", `bus ${this.id} is stopped`);
+    // Settle the in-flight request now: it clears its guard timer and lets its poll finish.
+    this.#finishCurrent?.(stopped);
+    this.#failQueue(stopped);
     await this.#closeClient();
   }
 
@@ -305,6 +308,11 @@ export class ModbusBus {
     this.#m.reconnects.inc();
     const client = new ModbusRTU();
     this.#client = client;
+    // Registered before connecting: an "error" emitted with no listener would crash the process,
+    // and a late error from an abandoned attempt must be ignored.
+    client.on("error", (err: unknown) => {
+      if (this.#client === client && this.#state === "open") this.#lostConnection(errorMessage(err));
+    });
     client.setTimeout(this.timeoutMs);
     const c = this.#cfg;
     let done = false;
@@ -350,9 +358,6 @@ export class ModbusBus {
         }
         client.on("close", () => {
           if (this.#client === client) this.#lostConnection("connection closed by peer or port removed");
-        });
-        client.on("error", (err: unknown) => {
-          if (this.#client === client) this.#lostConnection(errorMessage(err));
         });
         if (this.#lastError) this.#log.info({ bus: this.id }, `Modbus bus ${this.id} (${this.#where()}) reconnected`);
         this.#lastError = "";
@@ -400,7 +405,10 @@ export class ModbusBus {
     const c = this.#client;
     this.#client = null;
     if (!c) return;
-    (c as unknown as { removeAllListeners(e: string): void }).removeAllListeners("close");
+    const internals = c as unknown as { removeAllListeners(e: string): void; _cancelPendingTransactions?(): void };
+    internals.removeAllListeners("close");
+    // close() alone leaves modbus-serial's per-request timers running (they would keep the process up).
+    internals._cancelPendingTransactions?.();
     await new Promise<void>((resolve) => {
       try {
         if (c.isOpen) c.close(() => resolve());

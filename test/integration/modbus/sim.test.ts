@@ -113,3 +113,36 @@ test("stop() leaves no timers behind and polls follow the injected clock", async
   }
   assert.equal(clock.pendingTimers(), 0);
 });
+
+test("stop() during a request that is never answered returns at once and leaves no timers", async () => {
+  const { startModbusServer } = await import("../../helpers/modbus.js");
+  const srv = await startModbusServer({ onRequest: () => "silence" });
+  const clock = new ManualClock();
+  const log = silentLogger();
+  const source = new ModbusSource({
+    config: {
+      buses: [{ id: "b", transport: "tcp", host: "127.0.0.1", port: srv.port, timeoutMs: 60_000 }],
+      devices: [
+        {
+          id: "d",
+          bus: "b",
+          unitId: 1,
+          product: "p",
+          points: [{ name: "v", table: "holding", address: 0, type: "uint16" }],
+        },
+      ],
+    },
+    sink: new RecordingSink(),
+    events: new EventBus(log),
+    clock,
+    log,
+    metrics: new MetricsRegistry(),
+  });
+  await source.start();
+  await waitFor(() => srv.slave.requests === 1, { what: "the request in flight" });
+  const t = Date.now();
+  await source.stop();
+  assert.ok(Date.now() - t < 1000, "stop did not wait for the request's timeout");
+  assert.equal(clock.pendingTimers(), 0);
+  await srv.close();
+});
