@@ -740,6 +740,15 @@ async function measureAll(pub: Publisher, url: string, dir: string, print: (line
     agent?.events.on("alarmCreated", () => {
       alarms++;
     });
+    // The alarms raised by the last readings of a burst commit a few ms after it (batch window):
+    // wait for them so that they are not counted in the next burst.
+    const quiet = async (): Promise<void> => {
+      let last = -1;
+      for (let i = 0; i < 50 && alarms !== last; i++) {
+        last = alarms;
+        await new Promise((r) => setTimeout(r, 30));
+      }
+    };
     await burst(pub, BASE_PREFIX, bare.count, WARMUP);
     if (agent) {
       const warm = await burst(pub, AGENT_PREFIX, count, WARMUP);
@@ -802,6 +811,7 @@ async function measureAll(pub: Publisher, url: string, dir: string, print: (line
       bareRuns.push(await burst(pub, BASE_PREFIX, bare.count, BURST));
       if (!agent) continue;
       await burst(pub, AGENT_PREFIX, count, SWITCH, "churn");
+      await quiet();
       const e0 = evals();
       const a0 = alarms;
       const churn = await burst(pub, AGENT_PREFIX, count, BURST, "churn");
@@ -809,6 +819,7 @@ async function measureAll(pub: Publisher, url: string, dir: string, print: (line
       evalsPerReading = (evals() - e0) / churn.received;
       churnAlarms += alarms - a0;
       await burst(pub, AGENT_PREFIX, count, SWITCH, "steady");
+      await quiet();
       const a1 = alarms;
       steadyRuns.push(await burst(pub, AGENT_PREFIX, count, BURST, "steady"));
       steadyAlarms += alarms - a1;
