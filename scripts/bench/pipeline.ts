@@ -4,7 +4,6 @@
 // publisher always in its own process, the agent in-process (memory: in a child with --expose-gc).
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
@@ -173,6 +172,16 @@ function rulesDocument(): unknown[] {
 const deviceId = (d: number): string => `m${String(d).padStart(5, "0")}`;
 const topicOf = (prefix: string, d: number): string => `${prefix}/${deviceId(d)}/telemetry`;
 
+/** Every child process this bench started and that has not exited: killed if the bench process
+ *  exits without reaching its own cleanup (a crash must not leave a broker running). */
+const children = new Set<ChildProcess>();
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  child.once("error", () => children.delete(child));
+  return child;
+}
+
 /** High-resolution wall time in ms, comparable across processes on the same host. */
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
@@ -276,6 +285,7 @@ async function startPublisher(url: string): Promise<Publisher> {
     cwd: REPO,
     stdio: ["pipe", "pipe", "pipe"],
   });
+  track(child);
   const stderr: string[] = [];
   child.stderr.on("data", (b: Buffer) => stderr.push(b.toString()));
   const lines = createInterface({ input: child.stdout });
@@ -288,7 +298,10 @@ async function startPublisher(url: string): Promise<Publisher> {
       w(l);
     } else queue.push(l);
   });
-  const exited = once(child, "exit");
+  const exited = new Promise<void>((res) => {
+    child.once("exit", () => res());
+    child.once("error", () => res());
+  });
   void exited.then(() => waiter?.(null));
   const died = () => new Error(`publisher exited: ${firstError(stderr.join(""))}`);
   const nextLine = (timeoutMs: number): Promise<string> =>
@@ -381,7 +394,7 @@ async function startBroker(dir: string): Promise<Broker> {
       "",
     ].join("\n"),
   );
-  const child: ChildProcess = spawn(bin, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = track(spawn(bin, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] }));
   const stderr: string[] = [];
   child.stderr?.on("data", (b: Buffer) => stderr.push(b.toString()));
   const deadline = Date.now() + 5000;
@@ -404,8 +417,8 @@ async function startBroker(dir: string): Promise<Broker> {
   return {
     url: `mqtt://127.0.0.1:${port}`,
     async stop() {
-      if (child.exitCode !== null) return;
-      const gone = once(child, "exit");
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise<void>((res) => child.once("exit", () => res()));
       child.kill("SIGTERM");
       const t = setTimeout(() => child.kill("SIGKILL"), 2000);
       await gone;
@@ -635,9 +648,13 @@ async function measureMemory(pub: Publisher, url: string, dir: string): Promise<
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, BENCH_MEMORY: JSON.stringify({ file, dir, expected, root, ext: fromDist ? ".js" : ".ts" }) },
   });
+  track(child);
   const stderr: string[] = [];
   child.stderr.on("data", (b: Buffer) => stderr.push(b.toString()));
-  const exited = once(child, "exit");
+  const exited = new Promise<void>((res) => {
+    child.once("exit", () => res());
+    child.once("error", () => res());
+  });
   const lines = createInterface({ input: child.stdout });
   const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
   try {
@@ -682,6 +699,12 @@ async function measureMemory(pub: Publisher, url: string, dir: string): Promise<
 export default async function bench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "edge-agent-bench-pipeline-"));
   const print = (line: string) => console.log(line);
+  // Last resort when the process exits without the finally below (crash, process.exit elsewhere).
+  const onExit = () => {
+    for (const c of children) c.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", onExit);
   let broker: Broker | null = null;
   try {
     try {
@@ -702,6 +725,7 @@ export default async function bench(): Promise<void> {
   } finally {
     await broker?.stop();
     rmSync(dir, { recursive: true, force: true });
+    process.off("exit", onExit);
   }
 }
 
