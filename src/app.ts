@@ -197,9 +197,19 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
       outbox: config.outbox,
       interceptor: hooks.uploadInterceptor,
     });
-    events.on("alarmCreated", () => dispatcher?.kick());
-    events.on("alarmUpdated", () => dispatcher?.kick());
-    events.on("alarmResolved", () => dispatcher?.kick());
+    // A committed batch emits one event per alarm change: wake the dispatcher once per batch.
+    let kickQueued = false;
+    const kick = () => {
+      if (kickQueued) return;
+      kickQueued = true;
+      setImmediate(() => {
+        kickQueued = false;
+        dispatcher?.kick();
+      });
+    };
+    events.on("alarmCreated", kick);
+    events.on("alarmUpdated", kick);
+    events.on("alarmResolved", kick);
     await dispatcher.start();
     stoppers.push(() => dispatcher?.stop());
     if (config.upstream) {
