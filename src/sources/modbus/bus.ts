@@ -405,20 +405,29 @@ export class ModbusBus {
     const c = this.#client;
     this.#client = null;
     if (!c) return;
-    const internals = c as unknown as { removeAllListeners(e: string): void; _cancelPendingTransactions?(): void };
+    const internals = c as unknown as {
+      removeAllListeners(e: string): void;
+      _cancelPendingTransactions?(): void;
+      destroy?(cb: () => void): void;
+    };
     internals.removeAllListeners("close");
     // close() alone leaves modbus-serial's per-request timers running (they would keep the process up).
     internals._cancelPendingTransactions?.();
     await new Promise<void>((resolve) => {
-      try {
-        if (c.isOpen) c.close(() => resolve());
-        else {
-          // A half-open attempt still owns a socket or port handle: destroy it so nothing lingers.
-          (c as unknown as { destroy?(cb: () => void): void }).destroy?.(() => resolve());
-          resolve();
-        }
-      } catch {
+      // A bound on waiting for the OS, not a schedule: real time, cleared as soon as the port closes.
+      const bound = setTimeout(resolve, 1000);
+      const done = () => {
+        clearTimeout(bound);
         resolve();
+      };
+      try {
+        // Sockets are destroyed (end() would wait for a peer that may never answer); serial ports closed.
+        if (this.#cfg.transport !== "rtu" && internals.destroy) internals.destroy(done);
+        else if (c.isOpen) c.close(done);
+        else if (internals.destroy) internals.destroy(done);
+        else done();
+      } catch {
+        done();
       }
     });
   }
