@@ -182,7 +182,10 @@ export class ModbusSource {
       this.#decodeInto(values, r, data);
     }
     if (!this.#running) return;
-    const good = failure === null || (failure.kind === "exception" && answered > 0);
+    // A device whose every point was refused as unreadable has nothing left to poll: that is a failure.
+    if (p.plan.length === 0 && failure === null)
+      failure = new ModbusRequestError("exception", "no readable points left (all refused as illegal data address)", 2);
+    const good = answered > 0 ? failure === null || failure.kind === "exception" : failure === null;
     if (answered > 0 || good) {
       if (raw) events.emit("rawMessage", "modbus", `${p.bus.id}/${p.cfg.unitId}`, raw);
       const reading: Reading = { deviceId: p.cfg.id, product: p.product, ts, values, source: "modbus" };
