@@ -72,6 +72,7 @@ before(async () => {
   const str = Buffer.from("EDGE-01\0", "latin1");
   for (let k = 0; k < 4; k++) m.input[10 + k] = str.readUInt16BE(k * 2);
   for (let k = 0; k < 4; k++) m.input[20 + k] = str.readUInt16LE(k * 2); // low byte first
+  m.holding[500] = 0x0101;
   m.coils[5] = 1;
   m.coils[6] = 0;
   m.discrete[7] = 1;
@@ -83,6 +84,7 @@ before(async () => {
     { name: "u16s", table: "input", address: 3, type: "uint16", scale: 0.1, offset: -20 },
     { name: "serial", table: "input", address: 10, type: "string", length: 4 },
     { name: "serial_badc", table: "input", address: 20, type: "string", length: 4, order: "BADC" },
+    { name: "hbit5", table: "holding", address: 500, type: "bool", bit: 5 },
     { name: "coil5", table: "coil", address: 5, type: "bool" },
     { name: "coil6", table: "coil", address: 6, type: "bool" },
     { name: "disc7", table: "discrete", address: 7, type: "bool" },
@@ -95,6 +97,7 @@ before(async () => {
     u16s: 103.4,
     serial: "EDGE-01",
     serial_badc: "EDGE-01",
+    hbit5: false,
     coil5: true,
     coil6: false,
     disc7: true,
@@ -161,6 +164,8 @@ test("writes encode by the point's type and order and read back the same value",
     ),
   );
   assert.equal(m.coils[6], 1);
+  await source.writer.write("dev-1", "hbit5", true); // read-modify-write keeps the other bits
+  assert.equal(m.holding[500], 0x0121);
   await assert.rejects(source.writer.write("dev-1", "disc7", true), /read-only/);
   await assert.rejects(source.writer.write("dev-1", "nope", 1), /no such point/);
   await assert.rejects(source.writer.write("dev-1", "int32_0_ABCD", 2 ** 40), /out of range/);
