@@ -33,8 +33,12 @@ export interface CompiledRule {
 
 export interface RuleEngine {
   /**
-   * Calls `onResult` for every enabled rule that applies to the device (product `key` and `did`),
-   * after type gating (`change`: fact value changed; `event`: reading.event === fact).
+   * Evaluates every enabled rule that applies to the device (product `key` and `did`), after type
+   * gating (`change`: fact value changed; `event`: reading.event === fact; active window), and calls
+   * `onResult` for a (rule, device) only when its level is non-zero, OR differs from the level last
+   * reported for that pair, OR it is the pair's first evaluation since start or since the rule's
+   * file was (re)loaded. A steady level 0 is therefore reported once, not on every reading.
+   * A gated-out rule gives no result and does not count as an evaluation.
    * `facts` is the device's latest values merged with this reading's values.
    */
   evaluate(

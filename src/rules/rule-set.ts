@@ -1,11 +1,13 @@
 // The rules in force, indexed by product key and device id, and their evaluation on the hot path
 // (SPEC §5): disabled rules skipped, `change`/`event` gating, active window in local seconds of day.
-// Invariants: evaluate() is synchronous and allocation-free for known devices; a file's rules are
-// swapped as a whole (a reading sees the old set or the new one); a broken file keeps its last good rules.
+// Invariants: evaluate() is synchronous and allocation-free for known devices; a result is reported
+// only when non-zero, changed, or first since (re)load; a file's rules are swapped as a whole (a
+// reading sees the old set or the new one); a broken file keeps its last good rules.
 
 import type { Problem } from "../core/errors.js";
 import type { CompiledRule, ConditionLevel, RuleEngine } from "../core/ports.js";
 import type { Reading, RuleDefinition } from "../core/types.js";
+import { generateLevels, type LevelsFn } from "./codegen.js";
 import { CompiledRuleImpl } from "./compile.js";
 import { DAY_S } from "./validate.js";
 
@@ -33,9 +35,38 @@ interface FileState {
   problems: Problem[];
 }
 
+/** Rules evaluated together for a reading: one generated function writes all their levels. */
+interface Group {
+  readonly entries: Entry[];
+  readonly rules: CompiledRuleImpl[];
+  readonly levels: LevelsFn;
+  readonly out: Uint8Array;
+  /** No entry is gated (type `rule`, no window): the report loop skips the gate checks. */
+  readonly plain: boolean;
+  /** Last level reported per device and entry; UNREPORTED until the first evaluation. */
+  readonly last: Map<string, Uint8Array>;
+  /** Set while levels are being reported: a nested evaluate (from onResult) gets its own array. */
+  busy: boolean;
+}
+
 interface Bucket {
-  any: Entry[];
-  byDid: Map<string, Entry[]>;
+  any: Group | null;
+  byDid: Map<string, Group>;
+}
+
+const UNREPORTED = 255;
+
+function group(entries: Entry[]): Group {
+  const rules = entries.map((e) => e.rule);
+  return {
+    entries,
+    rules,
+    levels: generateLevels(rules).fn,
+    out: new Uint8Array(entries.length),
+    plain: entries.every((e) => e.gate === Gate.Always && !e.windowed),
+    last: new Map(),
+    busy: false,
+  };
 }
 
 export interface RuleSetOptions {
@@ -85,35 +116,65 @@ export class RuleSet implements RuleEngine {
   ): void {
     const bucket = this.#index.get(reading.product);
     if (bucket === undefined) return;
-    if (bucket.any.length > 0) this.#run(bucket.any, reading, facts, onResult);
+    if (bucket.any !== null) this.#run(bucket.any, reading, facts, onResult);
     const own = bucket.byDid.get(reading.deviceId);
     if (own !== undefined) this.#run(own, reading, facts, onResult);
   }
 
   #run(
-    list: readonly Entry[],
+    g: Group,
     reading: Reading,
     facts: Readonly<Record<string, unknown>>,
     onResult: (rule: CompiledRule, level: ConditionLevel) => void,
   ): void {
-    let sod = -1;
-    for (let i = 0; i < list.length; i++) {
-      const e = list[i] as Entry;
-      if (e.gate === Gate.Change) {
-        // Tracked on every reading carrying the fact, also outside the window: "changed" means
-        // "differs from the previous value this device reported".
-        const v = reading.values[e.fact];
-        if (v === undefined) continue;
-        const did = reading.deviceId;
-        const known = e.last.has(did);
-        if (known && sameValue(e.last.get(did), v)) continue;
-        e.last.set(did, v);
-      } else if (e.gate === Gate.Event && reading.event !== e.fact) continue;
-      if (e.windowed) {
-        if (sod < 0) sod = this.secondsOfDay(reading.ts);
-        if (!inWindow(sod, e.start, e.end)) continue;
+    const n = g.entries.length;
+    const nested = g.busy;
+    const out = nested ? new Uint8Array(n) : g.out;
+    g.busy = true;
+    try {
+      g.levels(facts, out);
+      const did = reading.deviceId;
+      let last = g.last.get(did);
+      if (last === undefined) {
+        last = new Uint8Array(n).fill(UNREPORTED);
+        g.last.set(did, last);
       }
-      onResult(e.rule, e.rule.level(facts));
+      const rules = g.rules;
+      if (g.plain) {
+        for (let i = 0; i < n; i++) {
+          const lv = out[i] as ConditionLevel;
+          // Reported: any non-zero level, a change, or the first evaluation since (re)load.
+          if (lv !== 0 || last[i] !== 0) {
+            last[i] = lv;
+            onResult(rules[i] as CompiledRuleImpl, lv);
+          }
+        }
+        return;
+      }
+      let sod = -1;
+      for (let i = 0; i < n; i++) {
+        const e = g.entries[i] as Entry;
+        if (e.gate === Gate.Change) {
+          // Tracked on every reading carrying the fact, also outside the window: "changed" means
+          // "differs from the previous value this device reported".
+          const v = reading.values[e.fact];
+          if (v === undefined) continue;
+          const known = e.last.has(did);
+          if (known && sameValue(e.last.get(did), v)) continue;
+          e.last.set(did, v);
+        } else if (e.gate === Gate.Event && reading.event !== e.fact) continue;
+        if (e.windowed) {
+          if (sod < 0) sod = this.secondsOfDay(reading.ts);
+          if (!inWindow(sod, e.start, e.end)) continue;
+        }
+        const lv = out[i] as ConditionLevel;
+        if (lv !== 0 || last[i] !== 0) {
+          last[i] = lv;
+          onResult(e.rule, lv);
+        }
+      }
+    } finally {
+      if (!nested) g.busy = false;
     }
   }
 
@@ -255,17 +316,17 @@ export class RuleSet implements RuleEngine {
   }
 
   #rebuild(): void {
-    const index = new Map<string, Bucket>();
+    const lists = new Map<string, { any: Entry[]; byDid: Map<string, Entry[]> }>();
     const all: CompiledRule[] = [];
     for (const f of this.files()) {
       for (const e of (this.#files.get(f) as FileState).entries) {
         all.push(e.rule);
         const d = e.rule.def;
         if (d.isEnable === false) continue;
-        let b = index.get(d.key);
+        let b = lists.get(d.key);
         if (b === undefined) {
           b = { any: [], byDid: new Map() };
-          index.set(d.key, b);
+          lists.set(d.key, b);
         }
         if (d.did === undefined || d.did === "") b.any.push(e);
         else {
@@ -277,6 +338,13 @@ export class RuleSet implements RuleEngine {
           list.push(e);
         }
       }
+    }
+    // Fresh groups: last reported levels start over, so every rule reports once after a reload.
+    const index = new Map<string, Bucket>();
+    for (const [key, b] of lists) {
+      const byDid = new Map<string, Group>();
+      for (const [did, list] of b.byDid) byDid.set(did, group(list));
+      index.set(key, { any: b.any.length > 0 ? group(b.any) : null, byDid });
     }
     this.#index = index;
     this.#all = Object.freeze(all);

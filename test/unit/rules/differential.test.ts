@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Condition, Operator, TopLevelCondition } from "../../../src/core/types.js";
+import { generateLevels } from "../../../src/rules/codegen.js";
 import { CompiledRuleImpl, compileCondition, simplePathSegments } from "../../../src/rules/compile.js";
 import { ReferenceCondition, ReferenceRule } from "../../../src/rules/reference.js";
 
@@ -108,11 +109,13 @@ function generator(seed: number) {
   return { facts, top, r };
 }
 
-test("compiled levels equal json-rules-engine's on 3000 random rules × 4 fact sets (seed 20260101)", async () => {
+test("compiled levels (closures and generated code) equal json-rules-engine's on 3000 random rules × 4 fact sets (seed 20260101)", async () => {
   const g = generator(20260101);
   let cases = 0;
   let throwing = 0;
+  let inlined = 0;
   const seenOps = new Set<string>();
+  const out = new Uint8Array(1);
   for (let i = 0; i < 3000; i++) {
     const conditions = g.top();
     const warnConditions = g.r() < 0.5 ? g.top() : undefined;
@@ -124,6 +127,8 @@ test("compiled levels equal json-rules-engine's on 3000 random rules × 4 fact s
       "test.json",
     );
     const ref = new ReferenceRule(def);
+    const generated = generateLevels([compiled]);
+    inlined += generated.inlined;
     for (let j = 0; j < 4; j++) {
       const facts = g.facts();
       const want = await ref.level(facts);
@@ -131,9 +136,13 @@ test("compiled levels equal json-rules-engine's on 3000 random rules × 4 fact s
       cases++;
       if ((await new ReferenceCondition(conditions).outcome(facts)) === "throws") throwing++;
       assert.equal(got, want, `rule ${json}\nfacts ${JSON.stringify(facts)} (b present: ${"b" in facts})`);
+      out[0] = 9;
+      generated.fn(facts, out);
+      assert.equal(out[0], want, `generated: rule ${json}\nfacts ${JSON.stringify(facts)}`);
     }
   }
   assert.equal(cases, 12000);
+  assert.ok(inlined > 1000, `most random rules were inlined, not left to their closure (${inlined})`);
   assert.equal(seenOps.size, 10, "every operator was exercised");
   assert.ok(throwing > 10, `cases where the engine rejects were exercised (${throwing})`);
 });
@@ -169,9 +178,16 @@ test("targeted edge cases agree with the engine", async () => {
     [{ all: [{ fact: "x", operator: "equal", value: { a: 1 } }] }, { x: { a: 1 } }],
     [{ all: [{ fact: "x", operator: "equal", value: { fact: 5 } }] }, { x: 1, 5: 1 }],
   ];
+  const out = new Uint8Array(1);
   for (const [tree, facts] of cases) {
     const want = await new ReferenceCondition(tree).holds(facts);
     assert.equal(compileCondition(tree)(facts), want, `${JSON.stringify(tree)} on ${JSON.stringify(facts)}`);
+    const rule = new CompiledRuleImpl(
+      { id: "t", name: "t", key: "p", type: "rule", level: 1, conditions: tree },
+      "t.json",
+    );
+    generateLevels([rule]).fn(facts, out);
+    assert.equal(out[0], want ? 2 : 0, `generated: ${JSON.stringify(tree)} on ${JSON.stringify(facts)}`);
   }
 });
 
@@ -181,4 +197,33 @@ test("simple JSON paths are inlined, others use the engine's resolver", () => {
   assert.equal(simplePathSegments("$..a"), null);
   assert.equal(simplePathSegments("$.a[*]"), null);
   assert.equal(simplePathSegments("a.b"), null);
+});
+
+test("many rules in one generated function agree with each rule's closure", () => {
+  const g = generator(7);
+  const rules = Array.from({ length: 200 }, (_, i) => {
+    const warnConditions = g.r() < 0.5 ? g.top() : undefined;
+    return new CompiledRuleImpl(
+      {
+        id: `r${i}`,
+        name: `r${i}`,
+        key: "p",
+        type: "rule",
+        level: 1,
+        conditions: g.top(),
+        ...(warnConditions ? { warnConditions } : {}),
+      },
+      "t.json",
+    );
+  });
+  const { fn, inlined } = generateLevels(rules);
+  assert.ok(inlined > 50 && inlined < 200, `both inlined and closure rules are mixed (${inlined})`);
+  const out = new Uint8Array(rules.length);
+  for (let j = 0; j < 200; j++) {
+    const facts = g.facts();
+    fn(facts, out);
+    rules.forEach((r, i) => {
+      assert.equal(out[i], r.level(facts), `rule ${i} on ${JSON.stringify(facts)}`);
+    });
+  }
 });

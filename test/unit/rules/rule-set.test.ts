@@ -136,3 +136,57 @@ test("files: duplicate id refused (last good stays), removal, problems, change l
   assert.deepEqual(set.problems(), []);
   assert.deepEqual(counts, [1, 2, 1, 1]);
 });
+
+test("reporting: first evaluation always, then non-zero levels and changes only", () => {
+  const set = utc();
+  set.replaceFile("a.json", [rule({ id: "r" }), rule({ id: "other", key: "pump" })]);
+  assert.deepEqual(run(set, { values: { v: 1 } }), ["r:0"], "first evaluation of (r, m1) is reported");
+  assert.deepEqual(run(set, { values: { v: 2 } }), [], "a steady 0 is not reported again");
+  assert.deepEqual(run(set, { deviceId: "m2", values: { v: 1 } }), ["r:0"], "per device");
+  assert.deepEqual(run(set, { values: { v: 11 } }), ["r:2"]);
+  assert.deepEqual(run(set, { values: { v: 12 } }), ["r:2"], "non-zero levels are always reported");
+  assert.deepEqual(run(set, { values: { v: 1 } }), ["r:0"], "2 → 0 is reported");
+  assert.deepEqual(run(set, { values: { v: 1 } }), []);
+  // Reloading any file starts over: the next evaluation reports again.
+  set.replaceFile("b.json", [rule({ id: "x", key: "pump" })]);
+  assert.deepEqual(run(set, { values: { v: 1 } }), ["r:0"], "first evaluation after a reload is reported");
+  assert.deepEqual(run(set, { values: { v: 1 } }), []);
+});
+
+test("reporting: a gated-out rule does not touch its last reported level", () => {
+  const set = utc();
+  set.replaceFile("a.json", [
+    rule({
+      id: "ev",
+      type: "event",
+      fact: "door",
+      conditions: { all: [{ fact: "v", operator: "greaterThan", value: 10 }] },
+    }),
+    rule({ id: "day", start: 8 * 3600, end: 18 * 3600 }),
+  ]);
+  const at = (h: number, r: Partial<Reading>) => run(set, { ts: MIDNIGHT + h * 3600_000, ...r });
+  assert.deepEqual(at(9, { event: "door", values: { v: 11 } }), ["ev:2", "day:2"]);
+  assert.deepEqual(at(20, { values: { v: 1 } }), [], "gated out: no result");
+  assert.deepEqual(at(9, { event: "door", values: { v: 1 } }), ["ev:0", "day:0"], "2 → 0 across the gap");
+  assert.deepEqual(at(9, { event: "door", values: { v: 1 } }), []);
+});
+
+test("a rule's result reported from inside onResult does not disturb the outer evaluation", () => {
+  const set = utc();
+  set.replaceFile("a.json", [
+    rule({ id: "a" }),
+    rule({ id: "b", conditions: { all: [{ fact: "w", operator: "equal", value: 1 }] } }),
+  ]);
+  const out: string[] = [];
+  const outer: Reading = { deviceId: "m1", product: "meter", ts: MIDNIGHT, values: { v: 11, w: 1 }, source: "mqtt" };
+  const inner: Reading = { deviceId: "m2", product: "meter", ts: MIDNIGHT, values: { v: 1 }, source: "mqtt" };
+  let nested = false;
+  set.evaluate(outer, outer.values, (r, level) => {
+    out.push(`${r.def.id}:${level}`);
+    if (!nested) {
+      nested = true;
+      set.evaluate(inner, inner.values, (r2, l2) => out.push(`inner ${r2.def.id}:${l2}`));
+    }
+  });
+  assert.deepEqual(out, ["a:2", "inner a:0", "inner b:0", "b:2"]);
+});
