@@ -43,8 +43,10 @@ interface Group {
   readonly out: Uint8Array;
   /** No entry is gated (type `rule`, no window): the report loop skips the gate checks. */
   readonly plain: boolean;
-  /** Last level reported per device and entry; UNREPORTED until the first evaluation. */
-  readonly last: Map<string, Uint8Array>;
+  /** Where each device's row starts in `reported` (one byte per entry, in entry order). */
+  readonly rows: Map<string, number>;
+  /** Last level reported per device and entry; UNREPORTED until the first evaluation. Grows by doubling. */
+  reported: Uint8Array;
   /** Set while levels are being reported: a nested evaluate (from onResult) gets its own array. */
   busy: boolean;
 }
@@ -56,6 +58,19 @@ interface Bucket {
 
 const UNREPORTED = 255;
 
+/** Gives a device its row of last reported levels, all UNREPORTED. */
+function newRow(g: Group, did: string): number {
+  const n = g.entries.length;
+  const row = g.rows.size * n;
+  if (row + n > g.reported.length) {
+    const grown = new Uint8Array(Math.max(64 * n, 2 * g.reported.length)).fill(UNREPORTED);
+    grown.set(g.reported);
+    g.reported = grown;
+  }
+  g.rows.set(did, row);
+  return row;
+}
+
 function group(entries: Entry[]): Group {
   const rules = entries.map((e) => e.rule);
   return {
@@ -64,7 +79,8 @@ function group(entries: Entry[]): Group {
     levels: generateLevels(rules).fn,
     out: new Uint8Array(entries.length),
     plain: entries.every((e) => e.gate === Gate.Always && !e.windowed),
-    last: new Map(),
+    rows: new Map(),
+    reported: new Uint8Array(0),
     busy: false,
   };
 }
@@ -134,19 +150,19 @@ export class RuleSet implements RuleEngine {
     try {
       g.levels(facts, out);
       const did = reading.deviceId;
-      let last = g.last.get(did);
-      if (last === undefined) {
-        last = new Uint8Array(n).fill(UNREPORTED);
-        g.last.set(did, last);
-      }
+      let row = g.rows.get(did);
+      if (row === undefined) row = newRow(g, did);
+      // A nested evaluate may grow the array: re-read it after each onResult.
+      let last = g.reported;
       const rules = g.rules;
       if (g.plain) {
         for (let i = 0; i < n; i++) {
           const lv = out[i] as ConditionLevel;
           // Reported: any non-zero level, a change, or the first evaluation since (re)load.
-          if (lv !== 0 || last[i] !== 0) {
-            last[i] = lv;
+          if (lv !== 0 || last[row + i] !== 0) {
+            last[row + i] = lv;
             onResult(rules[i] as CompiledRuleImpl, lv);
+            last = g.reported;
           }
         }
         return;
@@ -168,9 +184,10 @@ export class RuleSet implements RuleEngine {
           if (!inWindow(sod, e.start, e.end)) continue;
         }
         const lv = out[i] as ConditionLevel;
-        if (lv !== 0 || last[i] !== 0) {
-          last[i] = lv;
+        if (lv !== 0 || last[row + i] !== 0) {
+          last[row + i] = lv;
           onResult(e.rule, lv);
+          last = g.reported;
         }
       }
     } finally {

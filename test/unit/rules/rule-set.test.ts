@@ -190,3 +190,31 @@ test("a rule's result reported from inside onResult does not disturb the outer e
   });
   assert.deepEqual(out, ["a:2", "inner a:0", "inner b:0", "b:2"]);
 });
+
+test("reporting: last levels survive many devices and growth during a nested evaluate", () => {
+  const set = utc();
+  set.replaceFile("a.json", [
+    rule({ id: "a" }),
+    rule({ id: "b", conditions: { all: [{ fact: "w", operator: "equal", value: 1 }] } }),
+  ]);
+  for (let d = 0; d < 64; d++) assert.deepEqual(run(set, { deviceId: `d${d}`, values: { v: 1 } }), ["a:0", "b:0"]);
+  for (let d = 0; d < 64; d++) assert.deepEqual(run(set, { deviceId: `d${d}`, values: { v: 1 } }), [], `d${d} steady`);
+  // d0 goes to 2 on `a`; its onResult evaluates a 65th device, which grows the table of last levels.
+  const outer: Reading = { deviceId: "d0", product: "meter", ts: MIDNIGHT, values: { v: 11, w: 1 }, source: "mqtt" };
+  const got: string[] = [];
+  set.evaluate(outer, outer.values, (r, level) => {
+    got.push(`${r.def.id}:${level}`);
+    const inner: Reading = { deviceId: "new", product: "meter", ts: MIDNIGHT, values: { v: 1 }, source: "mqtt" };
+    if (got.length === 1) set.evaluate(inner, inner.values, (r2, l2) => got.push(`new ${r2.def.id}:${l2}`));
+  });
+  assert.deepEqual(got, ["a:2", "new a:0", "new b:0", "b:2"]);
+  assert.deepEqual(
+    run(set, { deviceId: "d0", values: { v: 1 } }),
+    ["a:0", "b:0"],
+    "d0's levels were kept through the growth",
+  );
+  assert.deepEqual(run(set, { deviceId: "d0", values: { v: 1 } }), []);
+  assert.deepEqual(run(set, { deviceId: "new", values: { v: 1 } }), []);
+  for (let d = 1; d < 64; d++)
+    assert.deepEqual(run(set, { deviceId: `d${d}`, values: { v: 1 } }), [], `d${d} still steady`);
+});
