@@ -71,12 +71,23 @@ function newRow(g: Group, did: string): number {
   return row;
 }
 
+function levelsFn(rules: readonly CompiledRuleImpl[]): LevelsFn {
+  try {
+    return generateLevels(rules).fn;
+  } catch {
+    // Code generation disabled (node --disallow-code-generation-from-strings): the closures give the same levels.
+    return (facts, out) => {
+      for (let i = 0; i < rules.length; i++) out[i] = (rules[i] as CompiledRuleImpl).level(facts);
+    };
+  }
+}
+
 function group(entries: Entry[]): Group {
   const rules = entries.map((e) => e.rule);
   return {
     entries,
     rules,
-    levels: generateLevels(rules).fn,
+    levels: levelsFn(rules),
     out: new Uint8Array(entries.length),
     plain: entries.every((e) => e.gate === Gate.Always && !e.windowed),
     rows: new Map(),
