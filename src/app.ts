@@ -83,6 +83,8 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
   }
 
   const ruleSet = new RuleSet();
+  const ruleEvaluations = metrics.counter("edge_rule_evaluations_total", "Rule evaluations (rules × readings)").bind();
+  metrics.onCollect(() => ruleEvaluations.set(ruleSet.evaluations));
   const rulesDir = resolve(config.rulesDir ?? "./rules");
   const hooksDir = resolve(config.hooksDir ?? "./hooks");
   const pipeline = new Pipeline({ devices, rules: ruleSet, events, log: log.child({ module: "pipeline" }), metrics });

@@ -543,10 +543,7 @@ function readingsCounter(agent: Agent): () => number {
 }
 
 function evaluationsCounter(agent: Agent): () => number {
-  const h = agent.metrics
-    .counter("edge_rule_evaluations_total", "Rule evaluations (rule × reading pairs that were evaluated)")
-    .bind();
-  return () => h.get();
+  return () => agent.rules.evaluations;
 }
 
 interface BurstResult {

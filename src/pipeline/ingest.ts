@@ -52,7 +52,7 @@ export class Pipeline implements ReadingSink {
       internal: readings.bind({ source: "internal" }),
     };
     this.#ruleResults = opts.metrics
-      .counter("edge_rule_evaluations_total", "Rule evaluations (rule × reading pairs that were evaluated)")
+      .counter("edge_rule_results_total", "Rule results handed to the alarm tracker (non-zero or changed levels)")
       .bind();
     this.#failures = opts.metrics.counter("edge_pipeline_errors_total", "Readings whose processing failed").bind();
   }

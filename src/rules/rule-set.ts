@@ -136,6 +136,9 @@ export class RuleSet implements RuleEngine {
 
   // ---- hot path ---------------------------------------------------------------------------
 
+  /** Rule evaluations so far (rules × readings, including results not reported), for /metrics. */
+  evaluations = 0;
+
   evaluate(
     reading: Reading,
     facts: Readonly<Record<string, unknown>>,
@@ -155,6 +158,7 @@ export class RuleSet implements RuleEngine {
     onResult: (rule: CompiledRule, level: ConditionLevel) => void,
   ): void {
     const n = g.entries.length;
+    this.evaluations += n;
     const nested = g.busy;
     const out = nested ? new Uint8Array(n) : g.out;
     g.busy = true;
