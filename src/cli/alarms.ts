@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { bestEffortDirs } from "../config/best-effort.js";
 import { DATABASE_FILE, loadConfig, resolvePath } from "../config/load.js";
 import { errorMessage } from "../core/errors.js";
-import type { Alarm, AlarmStatus } from "../core/types.js";
+import type { Alarm } from "../core/types.js";
+import { alarmFromRow } from "../store/alarms-repo.js";
 import { type Db, openDatabase } from "../store/db.js";
 import { DEFAULT_CONFIG, parseCommandArgs } from "./args.js";
 import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
@@ -16,51 +17,16 @@ const USAGE = "Usage: edge-agent alarms [-c FILE] [--db FILE] [--status active|r
 const STATUSES = ["active", "resolved", "all"] as const;
 type StatusFilter = (typeof STATUSES)[number];
 
-interface AlarmRow {
-  id: string;
-  rule_id: string;
-  device_id: string;
-  status: number;
-  level: number;
-  created: number;
-  updated: number;
-  resolved_at: number | null;
-  upstream_id: string | null;
-  work_order_id: string | null;
-  doc: string;
-}
-
 export const STATUS_WORDS: Record<number, string> = { 0: "resolved", 1: "warning", 2: "alarm" };
-
-/** Columns are authoritative for the fields they hold; doc carries the rest of the alarm. */
-export function rowToAlarm(r: AlarmRow): Alarm {
-  let doc: Partial<Alarm> = {};
-  try {
-    doc = JSON.parse(r.doc) as Partial<Alarm>;
-  } catch {
-    // A damaged doc still lists with its columns.
-  }
-  return {
-    ...(doc as Alarm),
-    id: r.id,
-    ruleId: r.rule_id,
-    status: r.status as AlarmStatus,
-    level: r.level,
-    created: r.created,
-    updated: r.updated,
-    resolvedAt: r.resolved_at,
-    upstreamId: r.upstream_id,
-    workOrderId: r.work_order_id,
-    resource: { ...(doc.resource ?? { product: "" }), id: r.device_id },
-  };
-}
 
 export function queryAlarms(db: Db, status: StatusFilter, limit: number): { rows: Alarm[]; total: number } {
   const where = status === "active" ? "WHERE status > 0" : status === "resolved" ? "WHERE status = 0" : "";
   const total = (db.prepare(`SELECT count(*) AS n FROM alarms ${where}`).get() as { n: number }).n;
   const lim = limit > 0 ? `LIMIT ${Math.floor(limit)}` : "";
-  const rows = db.prepare(`SELECT * FROM alarms ${where} ORDER BY created DESC, id DESC ${lim}`).all() as AlarmRow[];
-  return { rows: rows.map(rowToAlarm), total };
+  const rows = db.prepare(`SELECT * FROM alarms ${where} ORDER BY created DESC, id DESC ${lim}`).all() as Parameters<
+    typeof alarmFromRow
+  >[0][];
+  return { rows: rows.map(alarmFromRow), total };
 }
 
 /** "45s", "12m 05s", "3h 02m", "2d 4h". */

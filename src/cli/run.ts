@@ -8,7 +8,7 @@ import { reportConfigProblems } from "../config/format.js";
 import { loadConfig } from "../config/load.js";
 import { systemClock } from "../core/clock.js";
 import { createLogger } from "../core/log.js";
-import type { CliIO } from "./io.js";
+import { type CliIO, waitForShutdownSignal } from "./io.js";
 
 export function packageVersion(): string {
   try {
@@ -48,16 +48,8 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     await agent.stop().catch(() => undefined);
     return 1;
   }
-  await new Promise<void>((resolveStop) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      log.info({ signal: sig }, "shutting down");
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      resolveStop();
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
+  const signal = await waitForShutdownSignal();
+  log.info({ signal }, "shutting down");
   await agent.stop();
   await new Promise<void>((r) => log.flush(() => r()));
   return 0;

@@ -4,7 +4,7 @@
 import { errorMessage } from "../core/errors.js";
 import { SIM_REGISTER_MAP, SimulatedMeter } from "../sources/modbus/sim.js";
 import { parseCommandArgs } from "./args.js";
-import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
+import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, waitForShutdownSignal } from "./io.js";
 
 const USAGE = "Usage: edge-agent sim [--port N] [--host H] [--unit N] [--rtu PATH] [--baud N]\n";
 
@@ -56,15 +56,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   io.stdout(`Simulated Modbus TCP power meter on ${host}:${meter.port}\n`);
   if (v.rtu) io.stdout(`Also serving Modbus RTU on ${v.rtu} at ${baud} baud\n`);
   io.stdout(`${SIM_REGISTER_MAP.replace("%UNIT%", String(unit))}\nPress Ctrl+C to stop.\n`);
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      process.off("SIGINT", done);
-      process.off("SIGTERM", done);
-      resolve();
-    };
-    process.on("SIGINT", done);
-    process.on("SIGTERM", done);
-  });
+  await waitForShutdownSignal();
   await meter.stop();
   io.stdout("sim: stopped\n");
   return EXIT_OK;

@@ -28,8 +28,17 @@ const ORDER_BY: Record<NonNullable<AlarmListQuery["orderBy"]>, string> = {
 export const LIST_LIMIT_DEFAULT = 20;
 export const LIST_LIMIT_MAX = 1000;
 
-function fromRow(r: Row): Alarm {
-  const doc = JSON.parse(r.doc) as Alarm;
+/**
+ * Columns are authoritative for the fields they hold; `doc` carries the rest of the alarm.
+ * A damaged doc still yields an alarm with its columns (the CLI lists it rather than failing).
+ */
+export function alarmFromRow(r: Row & { rule_id?: string; device_id?: string }): Alarm {
+  let doc: Alarm;
+  try {
+    doc = JSON.parse(r.doc) as Alarm;
+  } catch {
+    doc = {} as Alarm;
+  }
   doc.id = r.id;
   doc.status = r.status as AlarmStatus;
   doc.level = r.level;
@@ -38,6 +47,8 @@ function fromRow(r: Row): Alarm {
   doc.resolvedAt = r.resolved_at;
   doc.upstreamId = r.upstream_id;
   doc.workOrderId = r.work_order_id;
+  if (r.rule_id !== undefined) doc.ruleId = r.rule_id;
+  if (r.device_id !== undefined) doc.resource = { ...(doc.resource ?? { product: "" }), id: r.device_id };
   return doc;
 }
 
@@ -97,11 +108,11 @@ export class AlarmsRepo {
 
   get(id: string): Alarm | undefined {
     const r = this.#get.get(id);
-    return r ? fromRow(r) : undefined;
+    return r ? alarmFromRow(r) : undefined;
   }
 
   open(): Alarm[] {
-    return this.#open.all().map(fromRow);
+    return this.#open.all().map(alarmFromRow);
   }
 
   maxId(): string | null {
@@ -138,6 +149,6 @@ export class AlarmsRepo {
     const rows = this.#db
       .prepare(`SELECT ${COLUMNS} FROM alarms ${w} ORDER BY ${col} ${dir}, id ${dir} LIMIT ? OFFSET ?`)
       .all(...params, limit, offset) as Row[];
-    return { total, alarms: rows.map(fromRow) };
+    return { total, alarms: rows.map(alarmFromRow) };
   }
 }
