@@ -33,6 +33,11 @@ const BASE_PREFIX = "base";
 const ROUNDS = 3;
 /** Readings that let the agent settle after the crossing pattern changes (two per device). */
 const SWITCH = 2 * DEVICES;
+/** The agent with ten hooks in its hooksDir listens on `hook/+/telemetry`. */
+const HOOKED_PREFIX = "hook";
+const TRIVIAL_HOOKS = 9;
+/** hooks.queueSize of the second hooked agent: holds a whole burst (plus the switch readings). */
+const BIG_HOOK_QUEUE = 100_000;
 
 // ---------------------------------------------------------------------------------------------
 // Workload: one payload shape, 100 rules over it, 10% of readings crossing exactly one rule.
@@ -501,9 +506,46 @@ async function bareSubscriber(url: string, prefix: string) {
 type AgentModule = typeof import("../../src/app.js");
 type Agent = ReturnType<AgentModule["createAgent"]>;
 
-/** Writes the rules and the config of the agent under test into `dir`; returns the config file. */
-function writeAgentFiles(url: string, dir: string): string {
+/** Per-agent counters the bench hooks bump on globalThis (the hook modules run in this process). */
+interface HookTally {
+  calls: number;
+  slow: number;
+}
+const hookTallies = (): Record<string, HookTally> => {
+  const g = globalThis as unknown as { __benchHooks?: Record<string, HookTally> };
+  g.__benchHooks ??= {};
+  return g.__benchHooks;
+};
+
+/** Ten observer hooks: nine trivial (count every reading), one taking 50 ms per call. `tag` names
+ *  the agent's tally on globalThis. */
+function writeBenchHooks(dir: string, tag: string): void {
+  hookTallies()[tag] = { calls: 0, slow: 0 };
+  const tally = `globalThis.__benchHooks[${JSON.stringify(tag)}]`;
+  for (let i = 0; i < TRIVIAL_HOOKS; i++) {
+    writeFileSync(
+      join(dir, `observer-${i}.mjs`),
+      `let count = 0;\nexport default { onReading(reading, device, ctx) { count++; ${tally}.calls++; } };\n`,
+    );
+  }
+  writeFileSync(
+    join(dir, "slow.mjs"),
+    `export default { async onReading() { ${tally}.slow++; await new Promise((r) => setTimeout(r, 50)); } };\n`,
+  );
+}
+
+/** The hooks of an agent under test: none (empty hooksDir) or the ten bench hooks with an optional
+ *  hooks.queueSize. */
+interface HookSetup {
+  tag: string;
+  queueSize?: number;
+}
+
+/** Writes the rules and the config of the agent under test into `dir`; returns the config file.
+ *  With `hooks` the hooks directory holds the ten bench hooks instead of nothing. */
+function writeAgentFiles(url: string, dir: string, prefix = AGENT_PREFIX, hooks?: HookSetup): string {
   for (const d of ["data", "rules", "hooks"]) mkdirSync(join(dir, d), { recursive: true });
+  if (hooks) writeBenchHooks(join(dir, "hooks"), hooks.tag);
   writeFileSync(join(dir, "rules", "bench.json"), JSON.stringify(rulesDocument(), null, 1));
   const file = join(dir, "agent.json");
   writeFileSync(
@@ -513,10 +555,11 @@ function writeAgentFiles(url: string, dir: string): string {
       dataDir: "./data",
       rulesDir: "./rules",
       hooksDir: "./hooks",
+      ...(hooks?.queueSize ? { hooks: { queueSize: hooks.queueSize } } : {}),
       mqtt: {
         url,
         clientId: `bench-agent-${process.pid}-${Math.floor(Math.random() * 1e6)}`,
-        subscriptions: [{ topic: `${AGENT_PREFIX}/+/telemetry`, qos: 0, device: "{1}", product: "meter", values: "$" }],
+        subscriptions: [{ topic: `${prefix}/+/telemetry`, qos: 0, device: "{1}", product: "meter", values: "$" }],
       },
       http: { enabled: false },
     }),
@@ -524,8 +567,8 @@ function writeAgentFiles(url: string, dir: string): string {
   return file;
 }
 
-async function buildAgent(url: string, dir: string): Promise<Agent> {
-  const file = writeAgentFiles(url, dir);
+async function buildAgent(url: string, dir: string, prefix = AGENT_PREFIX, hooks?: HookSetup): Promise<Agent> {
+  const file = writeAgentFiles(url, dir, prefix, hooks);
   const { loadConfig } = await import("../../src/config/load.js");
   const loaded = await loadConfig(file, process.env, { cwd: dir });
   if (loaded.config === null) {
@@ -870,6 +913,7 @@ async function measureAll(pub: Publisher, url: string, dir: string, print: (line
       print(
         `pipeline.rule_evaluations_per_s: ${Math.round(evalsPerReading * churnRate)} inside the pipeline during the burst (${round(evalsPerReading, 0)} per reading; the isolated engine beside json-rules-engine is rules.compiled_evals_per_s)`,
       );
+      for (const line of await measureHooks(pub, url, join(dir, "hooked"), agent, count, quiet)) print(line);
     }
   } finally {
     await bare.close();
@@ -883,6 +927,110 @@ async function measureAll(pub: Publisher, url: string, dir: string, print: (line
     );
   } catch (err) {
     print(`pipeline.rss_10k_devices_mb: unavailable: ${(err as Error).message.split("\n")[0]}`);
+  }
+}
+
+/** An agent with the ten bench hooks, its readings counter and its own alarm quiet-wait. */
+interface HookedAgent {
+  agent: Agent;
+  prefix: string;
+  tag: string;
+  queueSize: number;
+  count: () => number;
+  quiet: () => Promise<void>;
+  runs: BurstResult[];
+}
+
+async function startHooked(url: string, dir: string, prefix: string, queueSize?: number): Promise<HookedAgent> {
+  const agent = await buildAgent(url, dir, prefix, queueSize ? { tag: prefix, queueSize } : { tag: prefix });
+  await agent.start();
+  const infos = agent.hooks?.list() ?? [];
+  const running = infos.filter((h) => h.state === "running" && h.methods.includes("onReading")).length;
+  if (running !== TRIVIAL_HOOKS + 1) {
+    const states = infos.map((h) => `${h.name}=${h.state}${h.lastError ? ` (${h.lastError})` : ""}`).join(", ");
+    await agent.stop();
+    throw new Error(`${running} of ${TRIVIAL_HOOKS + 1} hooks running with onReading [${states}]`);
+  }
+  let alarms = 0;
+  agent.events.on("alarmCreated", () => {
+    alarms++;
+  });
+  const quiet = async (): Promise<void> => {
+    let last = -1;
+    for (let i = 0; i < 50 && alarms !== last; i++) {
+      last = alarms;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+  };
+  return { agent, prefix, tag: prefix, queueSize: queueSize ?? 1000, count: readingsCounter(agent), quiet, runs: [] };
+}
+
+/** Steady-alarm throughput of agents with ten hooks in their hooksDir (nine trivial observers, one
+ *  sleeping 50 ms per call) against the agent above with an empty hooksDir: same broker, publisher
+ *  and rules, interleaved rounds, median of the per-round ratios. Two hooked agents: the default
+ *  hooks.queueSize (1,000), and one whose queues hold a whole burst, so that the trivial hooks see
+ *  every reading and the figure includes calling them all. Checks that the hooks were loaded and
+ *  called: delivered + dropped must account for every reading the hooked agent ingested. */
+async function measureHooks(
+  pub: Publisher,
+  url: string,
+  dir: string,
+  plain: Agent,
+  plainCount: () => number,
+  plainQuiet: () => Promise<void>,
+): Promise<string[]> {
+  const names = ["pipeline.readings_per_s_with_10_hooks", "pipeline.readings_per_s_with_10_hooks_no_drops"];
+  const unavailable = (why: string) => names.map((n) => `${n}: unavailable: ${why}`);
+  const plainHooks = plain.hooks?.list().length ?? 0;
+  if (plainHooks !== 0) return unavailable(`the baseline agent has ${plainHooks} hooks loaded`);
+  const hooked: HookedAgent[] = [];
+  try {
+    hooked.push(await startHooked(url, join(dir, "default"), HOOKED_PREFIX));
+    hooked.push(await startHooked(url, join(dir, "big"), `${HOOKED_PREFIX}q`, BIG_HOOK_QUEUE));
+    // Warm-up in the steady pattern: raises the steady alarms once, as the baseline agent has.
+    for (const h of hooked) {
+      await burst(pub, h.prefix, h.count, WARMUP, "steady");
+      await h.quiet();
+    }
+    const plainRuns: BurstResult[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      await burst(pub, AGENT_PREFIX, plainCount, SWITCH, "steady");
+      await plainQuiet();
+      plainRuns.push(await burst(pub, AGENT_PREFIX, plainCount, BURST, "steady"));
+      for (const h of hooked) {
+        await burst(pub, h.prefix, h.count, SWITCH, "steady");
+        await h.quiet();
+        h.runs.push(await burst(pub, h.prefix, h.count, BURST, "steady"));
+      }
+    }
+    const plainRate = median(plainRuns.map((x) => x.perSec));
+    const lines: string[] = [];
+    for (const [i, h] of hooked.entries()) {
+      const tally = hookTallies()[h.tag] as HookTally;
+      const ingested = h.count();
+      const expected = TRIVIAL_HOOKS * ingested;
+      const list = () => h.agent.hooks?.list() ?? [];
+      const trivialDropped = (): number => list().reduce((n, x) => n + (x.name === "slow" ? 0 : x.dropped), 0);
+      // The trivial hooks drain their queues on later event-loop turns: let them finish.
+      await waitUntil(() => tally.calls + trivialDropped() >= expected, 5000);
+      const after = list();
+      const slow = after.find((x) => x.name === "slow");
+      const running = after.filter((x) => x.state === "running").length;
+      const errors = after.reduce((n, x) => n + x.errors + x.timeouts, 0);
+      const rate = median(h.runs.map((x) => x.perSec));
+      const ratio = median(h.runs.map((x, k) => x.perSec / (plainRuns[k] as BurstResult).perSec));
+      const rounds = (xs: BurstResult[]) => xs.map((x) => Math.round(x.perSec)).join("/");
+      const received = h.runs.reduce((n, x) => n + x.received, 0);
+      const target = i === 0 ? ", target >= 0.8" : "";
+      lines.push(
+        `${names[i]}: ${Math.round(rate)} (baseline no hooks: ${Math.round(plainRate)}, ratio ${round(ratio, 2)}${target}; hooks.queueSize ${h.queueSize}; steady alarms, median of ${ROUNDS} interleaved rounds, hooked ${rounds(h.runs)}, none ${rounds(plainRuns)}; ${received}/${ROUNDS * BURST} received; ${running}/${TRIVIAL_HOOKS + 1} hooks running; ${TRIVIAL_HOOKS} trivial hooks delivered ${tally.calls}/${expected} (${TRIVIAL_HOOKS} × ${ingested} readings), dropped ${trivialDropped()}; slow hook (50 ms/call) delivered ${tally.slow}, dropped ${slow?.dropped ?? 0}; hook errors+timeouts ${errors})`,
+      );
+    }
+    return lines;
+  } catch (err) {
+    return unavailable((err as Error).message.split("\n")[0] ?? "");
+  } finally {
+    for (const h of hooked) await h.agent.stop();
   }
 }
 
