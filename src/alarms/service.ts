@@ -387,7 +387,7 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
       }
       return Promise.resolve(null);
     }
-    // The condition may still hold: no new episode until it has cleared once (see docs/alarms.md).
+    // The condition may still hold: no new episode until it has cleared once (see the README, Alarms).
     closeByOperator(ep);
     return new Promise<Alarm>((resolve) => {
       const cause = { by: "operator", remark: remark || `resolved by ${by || "operator"}` };

@@ -29,7 +29,7 @@ Options:
   -v, --version       show the version
 
 Exit codes: 0 success, 1 failure or invalid configuration, 2 usage error.
-Documentation: docs/cli.md and docs/config.md
+Documentation: README.md (Command line, Configuration)
 `;
 
 export function packageVersion(): string {

@@ -1,6 +1,6 @@
 // Defaults of every optional setting the SPEC gives a value for, applied once after validation so
 // the rest of the agent reads one complete, frozen config. Relative directories resolve against
-// the working directory of the process (documented in docs/config.md).
+// the working directory of the process (documented in the README, Configuration).
 
 import { isAbsolute, resolve } from "node:path";
 import type { Config } from "./schema.js";

@@ -279,7 +279,7 @@ export class HttpApi {
       };
     };
     // The page shell is static and carries no data and no token, so a browser can open it;
-    // all data comes from /status and /events, which need the token (see docs/http.md).
+    // all data comes from /status and /events, which need the token (see the README, Local API).
     this.#route("/", "GET", page("text/html; charset=utf-8", PAGE_HTML), false);
     this.#route("/assets/app.js", "GET", page("text/javascript; charset=utf-8", PAGE_JS), false);
     this.#route("/assets/app.css", "GET", page("text/css; charset=utf-8", PAGE_CSS), false);

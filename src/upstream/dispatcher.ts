@@ -145,7 +145,7 @@ export class Dispatcher {
     });
   }
 
-  /** Which classes have a configured target; the others stay pending (see docs/upstream.md). */
+  /** Which classes have a configured target; the others stay pending (see the README, Upstream delivery). */
   #configured(cls: OutboxClass): boolean {
     switch (cls) {
       case "alarm":
