@@ -64,7 +64,8 @@ export function parseJsonText(text: string, file: string): { value: unknown; pro
     path: d.path,
     line: d.line,
     column: d.column,
-    message: `duplicate key '${d.key}'`,
+    message:
+      d.repeats === 1 ? `duplicate key '${d.key}'` : `duplicate key '${d.key}' (${d.repeats + 1} times in this object)`,
     hint: "JSON keeps only the last one; remove the other",
   }));
   return { value, problems };

@@ -67,3 +67,25 @@ test("reports duplicate keys with their path", () => {
     ["$.m x 1:24", "$.list[0] k 1:51"],
   );
 });
+
+test("a key repeated thousands of times is one problem with its count", () => {
+  const n = 40_000;
+  const text = `{${Array.from({ length: n }, () => '"a":1').join(",")}}`;
+  const r = scanJson(text);
+  assert.equal(r.error, null);
+  assert.equal(r.duplicates.length, 1);
+  assert.deepEqual(r.duplicates[0], { path: "$", key: "a", line: 1, column: 8, repeats: n - 1 });
+});
+
+test("keys compare by their decoded value, as JSON.parse does", () => {
+  const r = scanJson('{"a\\nb": 1, "a\\u000ab": 2, "q\\"": 3, "q\\u0022": 4}');
+  assert.deepEqual(
+    r.duplicates.map((d) => d.key),
+    ["a\nb", 'q"'],
+  );
+});
+
+test("paths of duplicates deep in a document are built from the keys on the way", () => {
+  const r = scanJson('{"rules": [{"x": {"odd key": {"k": 1, "k": 2}}}]}');
+  assert.equal(r.duplicates[0]?.path, '$.rules[0].x["odd key"]');
+});
