@@ -72,6 +72,12 @@ export interface Alarm {
   upstreamId: string | null;
   /** Work-order id as an exact decimal string (64-bit ids exceed 2^53). */
   workOrderId: string | null;
+  /** "operator" for an alarm raised by hand through /alert/add (work order 人工上报); absent: raised by a rule. */
+  origin?: "rule" | "operator";
+  /** New episodes of the same (rule, device) that began within `period` of this raise: kept local, not sent. */
+  recurrences?: number;
+  /** Epoch ms of the last suppressed recurrence. */
+  lastRecurrence?: number | null;
 }
 
 export type Operator =
@@ -115,12 +121,19 @@ export interface WorkOrderAction {
 }
 
 export interface RuleActions {
+  /** false: the rule's other actions run when it fires, and no alarm is recorded or sent. */
   alarm?: boolean;
   workOrder?: WorkOrderAction;
   webhook?: string;
+  /** Platform notification channels: stored and returned; delivered by the notifications feature. */
+  email?: string;
+  wechat?: string;
 }
 
-/** A rule as written in rules/*.json (SPEC §5). */
+/**
+ * A rule as the engine and the alarm service use it: normalized from what the file or the API gave
+ * (id always set, level and period as numbers, `interval` folded into `period`).
+ */
 export interface RuleDefinition {
   id: string;
   name: string;
@@ -134,9 +147,16 @@ export interface RuleDefinition {
   type: "rule" | "change" | "event";
   fact?: string;
   isEnable?: boolean;
+  /** 0–5 (names mapped: fatal 5, critical 4, warning 3, info 1); 2 when the rule gives none. */
   level: number;
-  /** Silence period, seconds. */
+  /** Silence period, seconds (named periods and `interval` mapped); 0 or absent: every episode acts. */
   period?: number;
+  /** Period `OFF`: alarms are recorded, no action or notification runs. */
+  off?: boolean;
+  /** Platform recipient group (id or object), kept and returned. */
+  recipient?: unknown;
+  created?: number | string;
+  updated?: number | string;
   /** Active window in seconds of the local day. */
   start?: number;
   end?: number;
