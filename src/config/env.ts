@@ -3,12 +3,8 @@
 // logger can mask them. Mutates the document it is given (the loader owns that copy).
 
 import type { Problem } from "../core/errors.js";
+import { isSecretKey, SECRET_VARIABLE } from "../core/secrets.js";
 import { childPath } from "./json-scan.js";
-
-/** Keys whose values are secrets wherever they appear. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(["password", "token", "appSecret"]);
-/** Variable names that look like secrets: their values are masked wherever they were substituted. */
-const SECRET_NAME = /PASS|TOKEN|SECRET|CREDENTIAL|APIKEY|API_KEY|PRIVATE/i;
 
 // $${...} is an escaped literal; ${NAME} and ${NAME:-default} are references; any other ${ is an error.
 const REF = /\$\$\{|\$\{([^}]*)\}?/g;
@@ -17,6 +13,8 @@ const NAME_RE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 export interface SubstituteResult {
   problems: Problem[];
   secrets: string[];
+  /** Every value taken from the environment, with its variable: never echoed in a problem. */
+  substituted: Array<{ name: string; value: string }>;
 }
 
 function substituteString(
@@ -58,10 +56,11 @@ function substituteString(
 export function substituteEnv(doc: unknown, env: NodeJS.ProcessEnv, file: string): SubstituteResult {
   const problems: Problem[] = [];
   const secrets = new Set<string>();
+  const substituted = new Map<string, string>();
 
   const visitString = (s: string, path: string, key: string | number): string => {
     if (!s.includes("${")) {
-      if (typeof key === "string" && SECRET_KEYS.has(key) && s !== "") secrets.add(s);
+      if (typeof key === "string" && isSecretKey(key) && s !== "") secrets.add(s);
       return s;
     }
     const used: Array<[string, string]> = [];
@@ -71,9 +70,12 @@ export function substituteEnv(doc: unknown, env: NodeJS.ProcessEnv, file: string
       (message, hint) => problems.push({ file, path, message, ...(hint ? { hint } : {}) }),
       (name, value) => used.push([name, value]),
     );
-    const secretKey = typeof key === "string" && SECRET_KEYS.has(key);
+    const secretKey = typeof key === "string" && isSecretKey(key);
     if (secretKey && out !== "") secrets.add(out);
-    for (const [name, value] of used) if (secretKey || SECRET_NAME.test(name)) secrets.add(value);
+    for (const [name, value] of used) {
+      if (value !== "") substituted.set(value, name);
+      if (secretKey || SECRET_VARIABLE.test(name)) secrets.add(value);
+    }
     return out;
   };
 
@@ -92,5 +94,9 @@ export function substituteEnv(doc: unknown, env: NodeJS.ProcessEnv, file: string
     }
   };
   visit(doc, "$");
-  return { problems, secrets: [...secrets] };
+  return {
+    problems,
+    secrets: [...secrets],
+    substituted: [...substituted].map(([value, name]) => ({ name, value })),
+  };
 }

@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { Ajv, type ValidateFunction } from "ajv";
 import { errorMessage, type Problem } from "../core/errors.js";
+import { maskForms, maskText } from "../core/secrets.js";
 import { ajvProblems } from "./ajv-problems.js";
 import { checkConfig } from "./checks.js";
 import { deepFreeze, resolveDefaults, resolvePath } from "./defaults.js";
@@ -71,6 +72,22 @@ export function parseJsonText(text: string, file: string): { value: unknown; pro
   return { value, problems };
 }
 
+/** Replaces each substituted value in a problem's text by the reference it came from (`${NAME}`). */
+function hideSubstituted(p: Problem, substituted: ReadonlyArray<{ name: string; value: string }>): Problem {
+  if (substituted.length === 0) return p;
+  let { message, hint } = p;
+  // Longest first, so a value that contains another is replaced whole.
+  const byLength = [...substituted].sort((a, b) => b.value.length - a.value.length);
+  for (const { name, value } of byLength) {
+    for (const form of maskForms([value])) {
+      const ref = `\${${name}}`;
+      message = maskText(message, [form], ref);
+      if (hint !== undefined) hint = maskText(hint, [form], ref);
+    }
+  }
+  return { ...p, message, ...(hint !== undefined ? { hint } : {}) };
+}
+
 /** Validates an already-parsed document (env references still unexpanded). */
 export function validateConfigDocument(
   doc: unknown,
@@ -80,16 +97,19 @@ export function validateConfigDocument(
 ): LoadResult {
   const sub = substituteEnv(doc, env, file);
   const problems: Problem[] = [...sub.problems];
+  // A value from the environment never stands in a message: it may be a secret put in the wrong
+  // field (a token in gatewayId), and validate's output ends up in the journal.
+  const hide = (list: Problem[]): Problem[] => list.map((p) => hideSubstituted(p, sub.substituted));
   const validate = validator();
   if (!validate(doc)) {
     const unset = new Set(sub.problems.map((p) => p.path));
-    problems.push(...ajvProblems(validate.errors ?? [], file, doc).filter((p) => !unset.has(p.path)));
+    problems.push(...hide(ajvProblems(validate.errors ?? [], file, doc).filter((p) => !unset.has(p.path))));
     return { config: null, problems, secrets: sub.secrets };
   }
   const config = doc as Config;
   // A missing variable was already reported at its path; "empty value" there would be noise.
   const unset = new Set(sub.problems.map((p) => p.path));
-  problems.push(...checkConfig(config, file).filter((p) => !unset.has(p.path)));
+  problems.push(...hide(checkConfig(config, file).filter((p) => !unset.has(p.path))));
   if (problems.some(isError)) return { config: null, problems, secrets: sub.secrets };
   const full = deepFreeze(resolveDefaults(config, opts.cwd ?? process.cwd()));
   return { config: full, problems, secrets: sub.secrets };

@@ -2,6 +2,7 @@
 // resolved from the environment is replaced wherever it would appear in a log line.
 
 import { pino } from "pino";
+import { maskForms, maskText, REDACTED } from "./secrets.js";
 
 export type Logger = pino.Logger;
 
@@ -31,23 +32,23 @@ const REDACT_PATHS = [
   "config.http.token",
 ];
 
+/** Masks every known secret in a text, also where it stands JSON-escaped. */
 export function maskSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join("[REDACTED]");
-  return out;
+  return maskText(text, maskForms(secrets));
 }
 
 export function createLogger(opts: LogOptions = {}): Logger {
-  const secrets = (opts.secrets ?? []).filter((s) => s.length >= 4);
+  // The line is masked after serialization, where a secret holding `"` or `\` is escaped.
+  const forms = maskForms(opts.secrets ?? []);
   const hooks: pino.LoggerOptions["hooks"] =
-    secrets.length > 0
+    forms.length > 0
       ? {
-          streamWrite: (s: string) => maskSecrets(s, secrets),
+          streamWrite: (s: string) => maskText(s, forms),
         }
       : undefined;
   const base: pino.LoggerOptions = {
     level: opts.level ?? "info",
-    redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
+    redact: { paths: REDACT_PATHS, censor: REDACTED },
     ...(hooks ? { hooks } : {}),
   };
   if (opts.destination) return pino(base, opts.destination);
