@@ -1,6 +1,7 @@
 // MQTT ingestion benchmark: N JSON meter messages (QoS 0) from D devices, published as fast as possible
 // by a separate process, received (a) by a bare mqtt.js subscriber that only JSON.parses and (b) by
-// MqttSource mapping them into a no-op sink. Prints both rates and their ratio.
+// MqttSource mapping them into a no-op sink. Prints both rates and their ratio, for numeric meter
+// messages and for messages where a third of the values are strings, arrays or objects.
 // Env: EDGE_BENCH_MQTT_N (default 200000), EDGE_BENCH_MQTT_DEVICES (default 1000), EDGE_TEST_BROKER.
 
 import { spawn } from "node:child_process";
@@ -27,6 +28,28 @@ export function meterPayload(i: number, device: number): string {
     fw: "1.4.2",
   });
 }
+
+/** A PLC message: 6 numbers/booleans and 3 strings, arrays or objects (a third of its values). */
+export function mixedPayload(i: number, device: number): string {
+  return JSON.stringify({
+    ts: 1_767_225_600_000 + i,
+    voltage: 220 + (i % 20),
+    current: 10 + (device % 7) / 10,
+    power_kw: 2.2 + (i % 13) / 100,
+    energy_kwh: 1000 + i / 100,
+    freq: 50 + (i % 5) / 100,
+    breaker_on: true,
+    state: i % 17 === 0 ? "fault" : "ok",
+    alarms: i % 17 === 0 ? ["overtemp"] : [],
+    env: { temp: 25 + (i % 20), hum: 40 + (device % 30) },
+  });
+}
+
+type PayloadKind = "numeric" | "mixed";
+const PAYLOADS: Record<PayloadKind, (i: number, device: number) => string> = {
+  numeric: meterPayload,
+  mixed: mixedPayload,
+};
 
 /**
  * Publishes `n` QoS 0 messages round-robin over `devices` topics `bench/meters/dev-<k>/telemetry`,
@@ -59,10 +82,10 @@ export async function publishBurst(
 }
 
 /** Runs publishBurst in a child process so publisher and receiver do not share one event loop. */
-function publishInChild(url: string, n: number, devices: number): Promise<void> {
+function publishInChild(url: string, n: number, devices: number, kind: PayloadKind): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
-      env: { ...process.env, EDGE_BENCH_MQTT_PUBLISH: JSON.stringify({ url, n, devices }) },
+      env: { ...process.env, EDGE_BENCH_MQTT_PUBLISH: JSON.stringify({ url, n, devices, kind }) },
       stdio: ["ignore", "inherit", "inherit"],
     });
     child.once("error", reject);
@@ -99,7 +122,7 @@ async function measure(
   return { received: count(), ms: Math.max(1, last() - first()) };
 }
 
-async function bareSubscriber(url: string, n: number, devices: number): Promise<Phase> {
+async function bareSubscriber(url: string, n: number, devices: number, kind: PayloadKind): Promise<Phase> {
   const client: MqttClient = await mqtt.connectAsync(url, {
     clientId: `bench-bare-${process.pid}`,
     protocolVersion: 4,
@@ -122,7 +145,7 @@ async function bareSubscriber(url: string, n: number, devices: number): Promise<
       () => first,
       () => last,
       n,
-      () => publishInChild(url, n, devices),
+      () => publishInChild(url, n, devices, kind),
     );
   } finally {
     await client.endAsync();
@@ -130,7 +153,7 @@ async function bareSubscriber(url: string, n: number, devices: number): Promise<
   }
 }
 
-async function sourceSubscriber(url: string, n: number, devices: number): Promise<Phase> {
+async function sourceSubscriber(url: string, n: number, devices: number, kind: PayloadKind): Promise<Phase> {
   let count = 0;
   let first = 0;
   let last = 0;
@@ -173,7 +196,7 @@ async function sourceSubscriber(url: string, n: number, devices: number): Promis
       () => first,
       () => last,
       n,
-      () => publishInChild(url, n, devices),
+      () => publishInChild(url, n, devices, kind),
     );
   } finally {
     await source.stop();
@@ -185,15 +208,25 @@ export default async function bench(): Promise<void> {
   const devices = Number(process.env.EDGE_BENCH_MQTT_DEVICES ?? 1000);
   const broker = await startBroker();
   try {
-    const bare = await bareSubscriber(broker.url, n, devices);
-    const src = await sourceSubscriber(broker.url, n, devices);
-    const bareRate = (bare.received / bare.ms) * 1000;
-    const srcRate = (src.received / src.ms) * 1000;
     console.log(`mqtt.broker: ${broker.kind}, ${n} messages from ${devices} devices, QoS 0`);
+    const ratios: Partial<Record<PayloadKind, number>> = {};
+    for (const kind of ["numeric", "mixed"] as const) {
+      const bare = await bareSubscriber(broker.url, n, devices, kind);
+      const src = await sourceSubscriber(broker.url, n, devices, kind);
+      const bareRate = (bare.received / bare.ms) * 1000;
+      const srcRate = (src.received / src.ms) * 1000;
+      ratios[kind] = srcRate / bareRate;
+      const name = kind === "numeric" ? "mqtt.messages_per_s" : "mqtt.mixed_messages_per_s";
+      console.log(
+        `${name}: ${Math.round(srcRate)} (baseline bare mqtt.js + JSON.parse: ${Math.round(bareRate)}, ratio ${(srcRate / bareRate).toFixed(2)})`,
+      );
+      console.log(
+        `${kind === "numeric" ? "mqtt" : "mqtt.mixed"}.received: ${src.received}/${n} (baseline: ${bare.received}/${n})`,
+      );
+    }
     console.log(
-      `mqtt.messages_per_s: ${Math.round(srcRate)} (baseline bare mqtt.js + JSON.parse: ${Math.round(bareRate)}, ratio ${(srcRate / bareRate).toFixed(2)})`,
+      `mqtt.mixed_vs_numeric_ratio: ${((ratios.mixed ?? 0) / (ratios.numeric ?? 1)).toFixed(2)} (a third of the values strings/arrays/objects, against numeric-only messages)`,
     );
-    console.log(`mqtt.received: ${src.received}/${n} (baseline: ${bare.received}/${n})`);
   } finally {
     await broker.stop();
   }
@@ -201,8 +234,13 @@ export default async function bench(): Promise<void> {
 
 const publishJob = process.env.EDGE_BENCH_MQTT_PUBLISH;
 if (publishJob !== undefined && process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { url, n, devices } = JSON.parse(publishJob) as { url: string; n: number; devices: number };
-  await publishBurst(url, n, devices);
+  const { url, n, devices, kind } = JSON.parse(publishJob) as {
+    url: string;
+    n: number;
+    devices: number;
+    kind?: PayloadKind;
+  };
+  await publishBurst(url, n, devices, PAYLOADS[kind ?? "numeric"]);
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await bench();
 }

@@ -2,6 +2,7 @@
 // `message` ("voltage 253.1 > 250 (Over-voltage on incomer)") and `details` (the facts the rule
 // uses, the thresholds, the leaves that held). Runs only on transitions, never per reading.
 
+import { setOwn, toDisplayJson } from "../core/json-value.js";
 import type { CompiledRule, ConditionLevel } from "../core/ports.js";
 import type { Alarm, AlarmStatus, Condition, ConditionLeaf, DeviceState, Reading } from "../core/types.js";
 
@@ -133,7 +134,10 @@ export function describe(
   walk(def.conditions, used);
   walk(def.warnConditions, used);
   const factValues: Record<string, unknown> = {};
-  for (const leaf of used) if (!(leaf.fact in factValues)) factValues[leaf.fact] = facts[leaf.fact] ?? null;
+  // Values as the rule saw them (NaN/±Infinity as "NaN"/"Infinity"/"-Infinity", not null); own keys only.
+  for (const leaf of used)
+    if (!Object.hasOwn(factValues, leaf.fact))
+      setOwn(factValues, leaf.fact, toDisplayJson(Object.hasOwn(facts, leaf.fact) ? facts[leaf.fact] : null) ?? null);
   const thresholds = used.map((l) => ({
     fact: l.fact,
     operator: l.operator,
@@ -143,7 +147,7 @@ export function describe(
   const details: Record<string, unknown> = {
     facts: factValues,
     thresholds,
-    held,
+    held: toDisplayJson(held),
     levelReached: level,
     for: def.for ?? 0,
   };

@@ -1,26 +1,28 @@
 // Removes secrets from anything the API returns or streams (/status, /events, the status page):
 // values under secret-looking keys, and any known secret string wherever it appears.
 
-const SECRET_KEY =
-  /^(password|passwd|token|secret|appsecret|authorization|apikey|api_key|sign|privatekey|key_?password)$/i;
-export const REDACTED = "[REDACTED]";
+import { displayNumber, setOwn } from "../core/json-value.js";
+
+import { isSecretKey, MIN_MASKED_LENGTH, maskText, REDACTED } from "../core/secrets.js";
+
+export { REDACTED };
 
 export function redact<T>(value: T, secrets: readonly string[]): T {
-  const strong = secrets.filter((s) => s.length >= 4);
+  // Values are compared unescaped here: the JSON-escaped forms matter only in serialized text.
+  const strong = secrets.filter((s) => s.length >= MIN_MASKED_LENGTH).sort((a, b) => b.length - a.length);
   return walk(value, strong, 0) as T;
 }
 
 function walk(v: unknown, secrets: readonly string[], depth: number): unknown {
-  if (typeof v === "string") {
-    let out = v;
-    for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
-    return out;
-  }
+  if (typeof v === "string") return maskText(v, secrets);
+  // JSON has no NaN/Infinity: show what a rule saw ("NaN", "Infinity", "-Infinity"), not null.
+  if (typeof v === "number") return displayNumber(v);
   if (v === null || typeof v !== "object" || depth > 32) return v;
   if (Array.isArray(v)) return v.map((x) => walk(x, secrets, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    out[k] = SECRET_KEY.test(k) && typeof x === "string" && x !== "" ? REDACTED : walk(x, secrets, depth + 1);
+    // setOwn: a device's `__proto__` fact stays an ordinary key.
+    setOwn(out, k, isSecretKey(k) && typeof x === "string" && x !== "" ? REDACTED : walk(x, secrets, depth + 1));
   }
   return out;
 }

@@ -6,7 +6,8 @@ import type { ServerResponse } from "node:http";
 import type { Clock, TimerHandle } from "../core/clock.js";
 import type { EventBus } from "../core/events.js";
 import type { DeviceView } from "../core/ports.js";
-import type { Alarm, DeviceState } from "../core/types.js";
+import type { Alarm } from "../core/types.js";
+import { type DeviceSummary, summarizeDevice } from "../pipeline/device-page.js";
 import { alertShape } from "./params.js";
 import { redact } from "./redact.js";
 
@@ -88,10 +89,11 @@ export class EventStreamHub {
 
   #flush(): void {
     if (this.#dirty.size === 0) return;
-    const devices: DeviceState[] = [];
+    const devices: DeviceSummary[] = [];
     for (const id of this.#dirty) {
       const d = this.opts.devices.get(id);
-      if (d) devices.push(d);
+      // Values bounded as on /status, so a live update never shows more than the page did.
+      if (d) devices.push(summarizeDevice(d));
     }
     this.#dirty.clear();
     if (devices.length > 0) this.#send("devices", { devices });

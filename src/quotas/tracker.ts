@@ -13,6 +13,9 @@ import type { DeviceState, QuotaDefinition, QuotaUsage, Reading, RuleDefinition 
 import type { Db } from "../store/db.js";
 import { periodStart, splitByPeriod } from "./period.js";
 
+/** A decimal number written as a string (how Modbus carries integers beyond 2^53). */
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+
 export interface QuotaTrackerOptions {
   quotas: readonly QuotaConfig[];
   db: Db;
@@ -137,7 +140,9 @@ export class QuotaTracker {
       const s = list[i] as State;
       const raw = reading.values[s.q.metric];
       if (raw === undefined) continue;
-      const v = typeof raw === "number" ? raw : typeof raw === "string" ? Number(raw) : Number.NaN;
+      // A metric is a number; a decimal string is a Modbus 64-bit counter beyond 2^53. Any other
+      // string, an array or an object (facts of every type reach readings) is not a meter value.
+      const v = typeof raw === "number" ? raw : typeof raw === "string" && DECIMAL.test(raw) ? Number(raw) : Number.NaN;
       if (!Number.isFinite(v)) continue;
       this.#apply(s, v, reading);
     }

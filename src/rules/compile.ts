@@ -108,10 +108,10 @@ function deepClone<T>(v: T): T {
 class EngineWouldThrow extends Error {}
 const WOULD_THROW = new EngineWouldThrow("the engine would throw here");
 
-function compileLeaf(c: Record<string, unknown>): Compiled {
+function compileLeaf(c: Record<string, unknown>, strict: boolean): Compiled {
   const lhs = withPath(factGetter(c.fact), c.path);
   const a = lhs.get;
-  let risky = lhs.risky;
+  let risky = lhs.risky || strict;
   const raw = c.value;
   let b: Getter;
   let constant = false;
@@ -255,24 +255,24 @@ export function applyOperator(op: unknown, x: unknown, y: unknown): boolean {
   }
 }
 
-function compileNode(node: Condition): Compiled {
+function compileNode(node: Condition, strict: boolean): Compiled {
   const n = node as unknown as Record<string, unknown>;
   // Same precedence as the engine's Condition.booleanOperator: any, then all, then not.
-  if (hasOwn(n, "any")) return compileList(n.any as Condition[], "any");
-  if (hasOwn(n, "all")) return compileList(n.all as Condition[], "all");
+  if (hasOwn(n, "any")) return compileList(n.any as Condition[], "any", strict);
+  if (hasOwn(n, "all")) return compileList(n.all as Condition[], "all", strict);
   if (hasOwn(n, "not")) {
-    const inner = compileNode(n.not as Condition);
+    const inner = compileNode(n.not as Condition, strict);
     const p = inner.pred;
     return { pred: (f) => !p(f), risky: inner.risky };
   }
-  return compileLeaf(n);
+  return compileLeaf(n, strict);
 }
 
-function compileList(list: readonly Condition[], op: "all" | "any"): Compiled {
+function compileList(list: readonly Condition[], op: "all" | "any", strict: boolean): Compiled {
   // The engine: an empty list is true for both `all` and `any`; one child is the child itself.
   if (list.length === 0) return { pred: () => true, risky: false };
-  if (list.length === 1) return compileNode(list[0] as Condition);
-  const parts = list.map(compileNode);
+  if (list.length === 1) return compileNode(list[0] as Condition, strict);
+  const parts = list.map((c) => compileNode(c, strict));
   const preds = parts.map((p) => p.pred);
   const risky = parts.some((p) => p.risky);
   const n = preds.length;
@@ -314,9 +314,13 @@ function compileList(list: readonly Condition[], op: "all" | "any"): Compiled {
   };
 }
 
-/** A predicate that is true when the tree holds for the facts (false where the engine would throw). */
-export function compileCondition(tree: TopLevelCondition | Condition): (facts: Facts) => boolean {
-  const c = compileNode(tree as Condition);
+/**
+ * A predicate that is true when the tree holds for the facts (false where the engine would throw).
+ * `strict`: every leaf is evaluated, none short-circuited, and any throw means "does not hold" — the
+ * engine's behaviour for facts whose coercion throws (see markFacts).
+ */
+export function compileCondition(tree: TopLevelCondition | Condition, strict = false): (facts: Facts) => boolean {
+  const c = compileNode(tree as Condition, strict);
   const p = c.pred;
   if (!c.risky) return p;
   return (f) => {
@@ -330,11 +334,53 @@ export function compileCondition(tree: TopLevelCondition | Condition): (facts: F
 
 const NEVER = (): boolean => false;
 
+// ---- facts whose coercion throws ----------------------------------------------------------------
+// A JSON object with its own `toString` key (`{"toString": 1}`), or an array holding one, cannot be
+// converted to a primitive: the engine's numeric operators (parseFloat, <) and `in` against a string
+// throw on it, and the engine evaluates every condition of a tree, so the whole run is rejected even
+// where a short-circuit would have decided without that leaf. Such values are rare: the facts objects
+// holding one are marked, and only they are evaluated in strict mode; the rest keep the fast path.
+
+const strictFacts = new WeakSet<object>();
+/** Facts objects marked so far: while 0 (the usual case) no lookup is made per evaluation. */
+let strictMarked = 0;
+
+/** Whether coercing `v` to a primitive throws (a JSON object with an own `toString`, or an array holding one). */
+export function uncoercible(v: unknown, depth = 0): boolean {
+  if (v === null || typeof v !== "object" || depth > 64) return false;
+  if (!Array.isArray(v)) return hasOwn(v, "toString");
+  for (let i = 0; i < v.length; i++) if (uncoercible(v[i], depth + 1)) return true;
+  return false;
+}
+
+/** Marks a facts object that holds (or held) an uncoercible value: its rules run in strict mode. */
+export function markStrictFacts(facts: object): void {
+  if (strictFacts.has(facts)) return;
+  strictFacts.add(facts);
+  strictMarked++;
+}
+
+/** Marks `facts` when any of its values is uncoercible (tests and callers that build facts wholesale). */
+export function noteFacts(facts: Facts): void {
+  for (const k in facts) {
+    if (hasOwn(facts, k) && uncoercible(facts[k])) {
+      markStrictFacts(facts);
+      return;
+    }
+  }
+}
+
+/** Whether the facts must be evaluated in strict mode. */
+export function isStrictFacts(facts: Facts): boolean {
+  return strictMarked > 0 && strictFacts.has(facts);
+}
+
 export class CompiledRuleImpl implements CompiledRule {
   readonly def: RuleDefinition;
   readonly file: string;
   readonly #cond: (f: Facts) => boolean;
   readonly #warn: (f: Facts) => boolean;
+  #strict: { cond: (f: Facts) => boolean; warn: (f: Facts) => boolean } | null = null;
 
   constructor(def: RuleDefinition, file: string) {
     this.def = def;
@@ -344,8 +390,21 @@ export class CompiledRuleImpl implements CompiledRule {
   }
 
   level(facts: Facts): ConditionLevel {
+    if (strictMarked > 0 && strictFacts.has(facts)) return this.strictLevel(facts);
     if (this.#cond(facts)) return 2;
     return this.#warn(facts) ? 1 : 0;
+  }
+
+  /** The level with every leaf evaluated (facts holding an uncoercible value). */
+  strictLevel(facts: Facts): ConditionLevel {
+    let s = this.#strict;
+    if (s === null) {
+      const w = this.def.warnConditions;
+      s = { cond: compileCondition(this.def.conditions, true), warn: w ? compileCondition(w, true) : NEVER };
+      this.#strict = s;
+    }
+    if (s.cond(facts)) return 2;
+    return s.warn(facts) ? 1 : 0;
   }
 }
 

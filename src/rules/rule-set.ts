@@ -8,7 +8,7 @@ import type { Problem } from "../core/errors.js";
 import type { CompiledRule, ConditionLevel, RuleEngine } from "../core/ports.js";
 import type { Reading, RuleDefinition } from "../core/types.js";
 import { generateLevels, type LevelsFn } from "./codegen.js";
-import { CompiledRuleImpl } from "./compile.js";
+import { CompiledRuleImpl, isStrictFacts } from "./compile.js";
 import { DAY_S } from "./validate.js";
 
 enum Gate {
@@ -114,8 +114,24 @@ export function inWindow(sod: number, start: number, end: number): boolean {
   return start < end ? sod >= start && sod < end : sod >= start || sod < end;
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-  return a === b || (typeof a === "number" && typeof b === "number" && Number.isNaN(a) && Number.isNaN(b));
+/** Whether a `change` rule's fact kept its value: NaN equals NaN, arrays and objects compare by content. */
+export function sameValue(a: unknown, b: unknown, depth = 0): boolean {
+  if (a === b) return true;
+  if (typeof a === "number") return typeof b === "number" && Number.isNaN(a) && Number.isNaN(b);
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object" || depth > 32) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i], depth + 1)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k)) return false;
+    if (!sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
 }
 
 export class RuleSet implements RuleEngine {
@@ -163,7 +179,10 @@ export class RuleSet implements RuleEngine {
     const out = nested ? new Uint8Array(n) : g.out;
     g.busy = true;
     try {
-      g.levels(facts, out);
+      if (isStrictFacts(facts)) {
+        // The facts hold a value whose coercion throws: every leaf is evaluated, as the engine does.
+        for (let i = 0; i < n; i++) out[i] = (g.rules[i] as CompiledRuleImpl).strictLevel(facts);
+      } else g.levels(facts, out);
       const did = reading.deviceId;
       let row = g.rows.get(did);
       if (row === undefined) row = newRow(g, did);

@@ -144,20 +144,25 @@ export function decodeRegisters(p: PointCodec, regs: ArrayLike<number>, at: numb
   }
 }
 
+const utf8 = new TextDecoder("utf-8");
+const stringBytes = new Uint8Array(512);
+
 function decodeString(regs: ArrayLike<number>, at: number, len: number, order: WordOrder): string {
   // Strings are byte sequences: only the byte order inside a register applies (BADC/DCBA = low byte first).
+  // They are decoded as UTF-8 (ASCII as before; a name in Chinese arrives as written), up to the first NUL.
   const lowFirst = order === "BADC" || order === "DCBA";
-  let s = "";
+  const bytes = len * 2 <= stringBytes.length ? stringBytes : new Uint8Array(len * 2);
+  let n = 0;
   for (let i = 0; i < len; i++) {
     const r = (regs[at + i] as number) & 0xffff;
     const b1 = lowFirst ? r & 0xff : r >> 8;
     const b2 = lowFirst ? r >> 8 : r & 0xff;
     if (b1 === 0) break;
-    s += String.fromCharCode(b1);
+    bytes[n++] = b1;
     if (b2 === 0) break;
-    s += String.fromCharCode(b2);
+    bytes[n++] = b2;
   }
-  return s.trimEnd();
+  return utf8.decode(bytes.subarray(0, n)).trimEnd();
 }
 
 /** Decodes a coil/discrete point. */
@@ -232,12 +237,14 @@ export function encodeRegisters(name: string, p: PointCodec, value: MetricValue)
     case "string": {
       if (typeof value !== "string") throw encodeError(name, "a string point takes a string");
       const len = p.length ?? 1;
-      if (value.length > len * 2) throw encodeError(name, `"${value}" is longer than ${len * 2} characters`);
+      // UTF-8, as strings are read.
+      const bytes = Buffer.from(value, "utf8");
+      if (bytes.length > len * 2) throw encodeError(name, `"${value}" is longer than ${len * 2} bytes (UTF-8)`);
       const lowFirst = order === "BADC" || order === "DCBA";
       const out = new Array<number>(len);
       for (let i = 0; i < len; i++) {
-        const b1 = (value.charCodeAt(i * 2) || 0) & 0xff;
-        const b2 = (value.charCodeAt(i * 2 + 1) || 0) & 0xff;
+        const b1 = bytes[i * 2] ?? 0;
+        const b2 = bytes[i * 2 + 1] ?? 0;
         out[i] = lowFirst ? (b2 << 8) | b1 : (b1 << 8) | b2;
       }
       return out;

@@ -1,10 +1,14 @@
 // Compiles one MQTT subscription (SPEC §3) into a mapper from (topic, payload) to a Reading.
 // Pure and synchronous: everything that can be prepared (topic levels, device template, JSON paths)
 // is prepared once here, so a message costs one JSON.parse, a level walk and one values object.
-// Bad input never throws: `map` returns `{ ok: false, reason }` for the caller to count.
+// Every value of the message is a fact (numbers, booleans, strings, arrays, objects, null), within
+// size bounds that keep memory and rule evaluation cheap: an oversize value is cut from the reading
+// and counted, the rest of the message still arrives. Bad input never throws: `map` returns
+// `{ ok: false, reason }` for the caller to count.
 
 import type { SubscriptionConfig } from "../../config/schema.js";
-import type { Reading } from "../../core/types.js";
+import { setOwn } from "../../core/json-value.js";
+import type { FactValue, Reading } from "../../core/types.js";
 
 export type RejectReason =
   | "not-json"
@@ -15,9 +19,26 @@ export type RejectReason =
   | "bad-values"
   | "no-match";
 
+/** Why a value was cut from a reading (label of edge_mqtt_values_dropped_total). */
+export type DropReason = "string-too-long" | "too-deep" | "too-large";
+export const DROP_REASONS: readonly DropReason[] = ["string-too-long", "too-deep", "too-large"];
+/** Values cut from one message, by reason. */
+export type Drops = Partial<Record<DropReason, number>>;
+
+/** A string value longer than this many UTF-8 bytes is cut. */
+export const MAX_STRING_BYTES = 4096;
+/** An array or object nested deeper than this is cut (the value itself is level 1). */
+export const MAX_DEPTH = 16;
+/** An array or object larger than this many bytes of JSON is cut. */
+export const MAX_VALUE_BYTES = 64 * 1024;
+
 export type MapResult =
-  | { ok: true; reading: Reading /** Values dropped as not finite ("NaN", "Infinity", 1e999). */; dropped: number }
-  | { ok: false; reason: RejectReason; detail: string };
+  | {
+      ok: true;
+      reading: Reading /** Values cut by the size bounds, null when none (the common case). */;
+      dropped: Drops | null;
+    }
+  | { ok: false; reason: RejectReason; detail: string; dropped?: Drops };
 
 type Segment = string | number;
 
@@ -63,9 +84,6 @@ function sameSegments(a: readonly Segment[], b: readonly Segment[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
-
-/** Strings a device sends for "no number"; JSON has no NaN, so some firmwares write these instead. */
-const NON_FINITE_STRINGS = new Set(["NaN", "nan", "Infinity", "-Infinity", "+Infinity", "inf", "-inf", "Inf", "-Inf"]);
 
 /** Below this an epoch number is taken as seconds (1e11 s is year 5138; 1e11 ms is March 1973). */
 const SECONDS_LIMIT = 1e11;
@@ -225,20 +243,27 @@ export class SubscriptionMapper {
     }
 
     const reading: Reading = { deviceId, product: this.#product, ts: now, values: {}, source: "mqtt" };
-    let dropped = 0;
+    // No single value can be larger than the whole payload: below the bound its size is not measured.
+    const measure = (typeof payload === "string" ? payload.length * 3 : payload.length) > MAX_VALUE_BYTES;
 
-    if (typeof doc === "number" || typeof doc === "boolean") {
-      // A bare value is one reading named after the last topic level.
-      if (typeof doc === "number" && !Number.isFinite(doc))
-        return { ok: false, reason: "bad-values", detail: "value is not a finite number" };
+    if (doc === null || typeof doc !== "object") {
+      if (doc === null) return { ok: false, reason: "no-metrics", detail: "payload is null" };
+      // A bare number, boolean or string is one value named after the last topic level.
       const slash = topic.lastIndexOf("/");
-      reading.values[topic.slice(slash + 1)] = doc;
-      return { ok: true, reading, dropped };
+      const cut = this.#cut(doc as FactValue, measure);
+      if (cut !== null) {
+        const dropped: Drops = { [cut]: 1 };
+        return { ok: false, reason: "bad-values", detail: `the value is cut: ${CUT_DETAIL[cut]}`, dropped };
+      }
+      setOwn(reading.values, topic.slice(slash + 1), doc as FactValue);
+      return { ok: true, reading, dropped: null };
     }
-    if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
-      if (typeof doc === "string" && NON_FINITE_STRINGS.has(doc))
-        return { ok: false, reason: "bad-values", detail: `value '${doc}' is not a finite number` };
-      return { ok: false, reason: "no-metrics", detail: "payload is neither an object nor a number" };
+    if (Array.isArray(doc)) {
+      return {
+        ok: false,
+        reason: "no-metrics",
+        detail: "payload is an array: send an object of values, or one bare value per topic",
+      };
     }
 
     if (this.#tsPath !== null) {
@@ -260,39 +285,79 @@ export class SubscriptionMapper {
 
     const obj = walk(doc, this.#valuesPath);
     if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
-      if (reading.event !== undefined) return { ok: true, reading, dropped };
+      if (reading.event !== undefined) return { ok: true, reading, dropped: null };
       return { ok: false, reason: "no-metrics", detail: `no object at ${this.config.values ?? "$"}` };
     }
     const values = reading.values;
-    let attributes: Record<string, unknown> | undefined;
+    let dropped: Drops | null = null;
     let count = 0;
     const skip = this.#skipKeys;
     for (const key in obj) {
       if (skip.has(key)) continue;
-      const v = (obj as Record<string, unknown>)[key];
-      if (typeof v === "number") {
-        if (Number.isFinite(v)) {
-          values[key] = v;
-          count++;
-        } else dropped++;
-      } else if (typeof v === "boolean") {
-        values[key] = v;
-        count++;
-      } else if (typeof v === "string" && NON_FINITE_STRINGS.has(v)) {
-        dropped++;
-      } else {
-        if (attributes === undefined) attributes = {};
-        attributes[key] = v;
+      const v = (obj as Record<string, FactValue>)[key] as FactValue;
+      // Numbers and booleans (the common case) need no bound check.
+      if (typeof v === "string" || (v !== null && typeof v === "object")) {
+        const cut = this.#cut(v, measure);
+        if (cut !== null) {
+          if (dropped === null) dropped = {};
+          dropped[cut] = (dropped[cut] ?? 0) + 1;
+          continue;
+        }
       }
+      if (key === "__proto__") setOwn(values, key, v);
+      else values[key] = v;
+      count++;
     }
-    if (attributes !== undefined) reading.attributes = attributes;
     if (count === 0 && reading.event === undefined) {
-      return dropped > 0
-        ? { ok: false, reason: "bad-values", detail: `${dropped} value(s) not finite (NaN/Infinity)` }
-        : { ok: false, reason: "no-metrics", detail: "no number or boolean in the values object" };
+      if (dropped !== null)
+        return { ok: false, reason: "bad-values", detail: `every value is cut (${describeDrops(dropped)})`, dropped };
+      return { ok: false, reason: "no-metrics", detail: "the values object has no values" };
     }
     return { ok: true, reading, dropped };
   }
+
+  /** Why a string, array or object value is cut from the reading, null when it is kept. */
+  #cut(v: FactValue, measure: boolean): DropReason | null {
+    if (typeof v === "string") {
+      // A UTF-16 unit is at most 3 UTF-8 bytes: only long strings are measured.
+      return v.length > MAX_STRING_BYTES / 3 && Buffer.byteLength(v, "utf8") > MAX_STRING_BYTES
+        ? "string-too-long"
+        : null;
+    }
+    if (v === null || typeof v !== "object") return null;
+    if (deeperThan(v, 1)) return "too-deep";
+    if (measure && Buffer.byteLength(JSON.stringify(v), "utf8") > MAX_VALUE_BYTES) return "too-large";
+    return null;
+  }
+}
+
+const CUT_DETAIL: Record<DropReason, string> = {
+  "string-too-long": `a string longer than ${MAX_STRING_BYTES} bytes`,
+  "too-deep": `an array or object nested deeper than ${MAX_DEPTH} levels`,
+  "too-large": `an array or object larger than ${MAX_VALUE_BYTES} bytes of JSON`,
+};
+
+function describeDrops(d: Drops): string {
+  return DROP_REASONS.filter((r) => d[r] !== undefined)
+    .map((r) => `${d[r]} × ${CUT_DETAIL[r]}`)
+    .join("; ");
+}
+
+/** Whether an array or object at `level` nests deeper than MAX_DEPTH. Stops at the bound: never recurses further. */
+function deeperThan(v: object, level: number): boolean {
+  if (level > MAX_DEPTH) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (x !== null && typeof x === "object" && deeperThan(x, level + 1)) return true;
+    }
+    return false;
+  }
+  for (const k in v) {
+    const x: unknown = (v as Record<string, unknown>)[k];
+    if (x !== null && typeof x === "object" && deeperThan(x, level + 1)) return true;
+  }
+  return false;
 }
 
 function compileTemplate(tpl: string, wildcards: number): TemplatePart[] {

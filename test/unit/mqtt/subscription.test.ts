@@ -73,8 +73,8 @@ describe("device id", () => {
   });
 });
 
-describe("values and attributes", () => {
-  it("numbers and booleans become values; strings, objects, arrays, null are attributes", () => {
+describe("values: every JSON type is a fact", () => {
+  it("numbers, booleans, strings, objects, arrays and null all become values", () => {
     const r = ok(
       mapTopic(mapper(), "meters/m1/telemetry", {
         voltage: 231.5,
@@ -88,12 +88,17 @@ describe("values and attributes", () => {
     assert.equal(r.deviceId, "m1");
     assert.equal(r.product, "meter");
     assert.equal(r.source, "mqtt");
-    assert.deepEqual(r.values, { voltage: 231.5, breaker_on: true });
-    assert.deepEqual(r.attributes, { fw: "1.2.3", loc: { x: 1 }, tags: ["a"], note: null });
+    assert.deepEqual(r.values, {
+      voltage: 231.5,
+      breaker_on: true,
+      fw: "1.2.3",
+      loc: { x: 1 },
+      tags: ["a"],
+      note: null,
+    });
   });
-  it("numeric strings are not coerced: they stay attributes", () => {
-    const r = mapTopic(mapper(), "meters/m1/telemetry", { v: "230.1" });
-    assert.equal(r.ok ? "ok" : r.reason, "no-metrics");
+  it("numeric strings are not coerced: they stay strings (rules coerce as json-rules-engine does)", () => {
+    assert.deepEqual(ok(mapTopic(mapper(), "meters/m1/telemetry", { v: "230.1" })).values, { v: "230.1" });
   });
   it("reads the values object from a JSON path", () => {
     const m = mapper({ values: "$.data.metrics" });
@@ -107,17 +112,28 @@ describe("values and attributes", () => {
     const m = mapper({ values: "$.samples[0]" });
     assert.deepEqual(ok(mapTopic(m, "meters/m1/telemetry", { samples: [{ p: 9 }] })).values, { p: 9 });
   });
-  it('drops "NaN"/"Infinity" strings and non-finite numbers, counting them', () => {
-    const r = mapTopic(mapper(), "meters/m1/telemetry", '{"a":"NaN","b":"Infinity","c":1e999,"d":5}');
+  it('1e999 is Infinity, and "NaN"/"Infinity" strings are string facts (json-rules-engine would see the same)', () => {
+    const r = mapTopic(mapper(), "meters/m1/telemetry", '{"a":"NaN","b":"Infinity","c":1e999,"e":-1e999,"d":5}');
     assert.ok(r.ok);
-    assert.equal(r.dropped, 3);
-    assert.deepEqual(r.reading.values, { d: 5 });
+    assert.equal(r.dropped, null);
+    assert.deepEqual(r.reading.values, {
+      a: "NaN",
+      b: "Infinity",
+      c: Number.POSITIVE_INFINITY,
+      e: Number.NEGATIVE_INFINITY,
+      d: 5,
+    });
   });
-  it("a payload of only non-finite values is rejected as bad-values", () => {
-    const r = mapTopic(mapper(), "meters/m1/telemetry", { a: "NaN", b: "-Infinity" });
-    assert.equal(r.ok ? "ok" : r.reason, "bad-values");
+  it("__proto__ and constructor are ordinary facts: own keys, no prototype change", () => {
+    const r = ok(mapTopic(mapper(), "meters/m1/telemetry", '{"__proto__":{"polluted":1},"constructor":"x","v":1}'));
+    assert.ok(Object.hasOwn(r.values, "__proto__"));
+    assert.deepEqual(Object.getOwnPropertyDescriptor(r.values, "__proto__")?.value, { polluted: 1 });
+    assert.equal(r.values.constructor, "x");
+    assert.equal(Object.getPrototypeOf(r.values), Object.prototype);
+    assert.equal((r.values as Record<string, unknown>).polluted, undefined);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
-  it("rejects non-JSON, an array, a string, no metrics", () => {
+  it("rejects non-JSON, an array, null, an empty values object", () => {
     const m = mapper();
     const reason = (p: string) => {
       const r = mapTopic(m, "meters/m1/telemetry", p);
@@ -126,10 +142,50 @@ describe("values and attributes", () => {
     assert.equal(reason("{voltage: 1"), "not-json");
     assert.equal(reason("NaN"), "not-json");
     assert.equal(reason("[1,2]"), "no-metrics");
-    assert.equal(reason('"hello"'), "no-metrics");
-    assert.equal(reason('"NaN"'), "bad-values");
-    assert.equal(reason('{"fw":"x"}'), "no-metrics");
+    assert.equal(reason("null"), "no-metrics");
+    assert.equal(reason('{"fw":"x"}'), "ok");
     assert.equal(reason("{}"), "no-metrics");
+  });
+});
+
+describe("size bounds", () => {
+  const nest = (depth: number): unknown => (depth === 1 ? { leaf: 1 } : { n: nest(depth - 1) });
+  it("a string over 4 KiB is cut and counted; the rest of the message arrives", () => {
+    const r = mapTopic(mapper(), "meters/m1/telemetry", { big: "x".repeat(4097), ok: "y".repeat(4096), v: 1 });
+    assert.ok(r.ok);
+    assert.deepEqual(r.dropped, { "string-too-long": 1 });
+    assert.deepEqual(Object.keys(r.reading.values), ["ok", "v"]);
+  });
+  it("the 4 KiB bound counts UTF-8 bytes", () => {
+    const r = mapTopic(mapper(), "meters/m1/telemetry", { cn: "故".repeat(1366), fits: "故".repeat(1365) });
+    assert.ok(r.ok);
+    assert.deepEqual(r.dropped, { "string-too-long": 1 });
+    assert.deepEqual(Object.keys(r.reading.values), ["fits"]);
+  });
+  it("an object or array nested deeper than 16 levels is cut; 16 levels pass", () => {
+    const r = mapTopic(mapper(), "meters/m1/telemetry", { deep: nest(17), deepArr: [nest(16)], fine: nest(16), v: 2 });
+    assert.ok(r.ok);
+    assert.deepEqual(r.dropped, { "too-deep": 2 });
+    assert.deepEqual(Object.keys(r.reading.values), ["fine", "v"]);
+  });
+  it("a value over 64 KiB of JSON is cut; values under it in the same big payload arrive", () => {
+    const big = Array.from({ length: 7000 }, (_, i) => `item-${i}`);
+    const r = mapTopic(mapper(), "meters/m1/telemetry", { big, small: { a: [1, 2] }, s: "fault" });
+    assert.ok(r.ok);
+    assert.deepEqual(r.dropped, { "too-large": 1 });
+    assert.deepEqual(r.reading.values, { small: { a: [1, 2] }, s: "fault" });
+  });
+  it("a message whose every value is cut is rejected as bad-values, with the cut counted", () => {
+    const r = mapTopic(mapper(), "meters/m1/telemetry", { deep: nest(40) });
+    assert.ok(!r.ok);
+    assert.equal(r.reason, "bad-values");
+    assert.deepEqual(r.dropped, { "too-deep": 1 });
+  });
+  it("a pathologically deep payload is cut, not a crash", () => {
+    const payload = `{"v":1,"deep":${"[".repeat(50_000)}${"]".repeat(50_000)}}`;
+    const r = mapTopic(mapper(), "meters/m1/telemetry", payload);
+    assert.ok(r.ok);
+    assert.deepEqual(r.reading.values, { v: 1 });
   });
 });
 
@@ -140,11 +196,13 @@ describe("bare values", () => {
     assert.deepEqual(r.values, { temp: 21.5 });
     assert.equal(r.ts, NOW);
   });
-  it("a bare boolean too; a bare 1e999 is rejected", () => {
+  it("a bare boolean, a bare 1e999 (Infinity) and a bare JSON string too", () => {
     const m = new SubscriptionMapper({ topic: "plant/+/door", device: "{1}", product: "sensor" });
     assert.deepEqual(ok(mapTopic(m, "plant/d1/door", "true")).values, { door: true });
-    const r = mapTopic(m, "plant/d1/door", "1e999");
-    assert.equal(r.ok ? "ok" : r.reason, "bad-values");
+    assert.deepEqual(ok(mapTopic(m, "plant/d1/door", "1e999")).values, { door: Number.POSITIVE_INFINITY });
+    assert.deepEqual(ok(mapTopic(m, "plant/d1/door", '"open"')).values, { door: "open" });
+    const long = mapTopic(m, "plant/d1/door", JSON.stringify("x".repeat(5000)));
+    assert.equal(long.ok ? "ok" : long.reason, "bad-values");
   });
 });
 
@@ -182,10 +240,10 @@ describe("timestamps", () => {
 });
 
 describe("events", () => {
-  it("payload field `event` becomes reading.event and is not an attribute", () => {
+  it("payload field `event` becomes reading.event and is not a value", () => {
     const r = ok(mapTopic(mapper(), "meters/m1/telemetry", { event: "door_open", v: 1 }));
     assert.equal(r.event, "door_open");
-    assert.equal(r.attributes, undefined);
+    assert.deepEqual(r.values, { v: 1 });
   });
   it("an event without metrics is still a reading", () => {
     const r = ok(mapTopic(mapper(), "meters/m1/telemetry", { event: "tamper" }));

@@ -3,10 +3,24 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { EventBus } from "../../../src/core/events.js";
+import { silentLogger } from "../../../src/core/log.js";
+import { MetricsRegistry } from "../../../src/core/metrics.js";
 import type { Condition, Operator, TopLevelCondition } from "../../../src/core/types.js";
+import { DeviceRegistry } from "../../../src/pipeline/device-registry.js";
+import { Pipeline } from "../../../src/pipeline/ingest.js";
 import { generateLevels } from "../../../src/rules/codegen.js";
-import { CompiledRuleImpl, compileCondition, simplePathSegments } from "../../../src/rules/compile.js";
+import {
+  CompiledRuleImpl,
+  compileCondition,
+  isStrictFacts,
+  noteFacts,
+  simplePathSegments,
+} from "../../../src/rules/compile.js";
 import { ReferenceCondition, ReferenceRule } from "../../../src/rules/reference.js";
+import { RuleSet } from "../../../src/rules/rule-set.js";
+import { SubscriptionMapper } from "../../../src/sources/mqtt/subscription.js";
+import { OPERATORS as ALL_OPERATORS, everyTypeGenerator, toPayload } from "../../helpers/fact-types.js";
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -226,4 +240,119 @@ test("many rules in one generated function agree with each rule's closure", () =
       assert.equal(out[i], r.level(facts), `rule ${i} on ${JSON.stringify(facts)}`);
     });
   }
+});
+
+test("facts of every JSON type × every operator, with path and fact-to-fact values: compiled = json-rules-engine (seed 10)", async () => {
+  const g = everyTypeGenerator(10);
+  const out = new Uint8Array(1);
+  const seen = new Map<string, Set<string>>();
+  let held = 0;
+  let strict = 0;
+  for (let i = 0; i < 1200; i++) {
+    // Every operator leads a rule in turn, so each one meets every fact type.
+    const conditions = g.top(OPERATORS[i % OPERATORS.length]);
+    const warnConditions = g.r() < 0.3 ? g.top() : undefined;
+    const def = { conditions, ...(warnConditions ? { warnConditions } : {}) };
+    const compiled = new CompiledRuleImpl(
+      { id: `r${i}`, name: `r${i}`, key: "p", type: "rule", level: 1, ...def },
+      "t.json",
+    );
+    const ref = new ReferenceRule(def);
+    const generated = generateLevels([compiled]);
+    for (let j = 0; j < 3; j++) {
+      const facts = g.facts();
+      // As the pipeline does when a value arrives: facts holding an uncoercible object run in strict mode.
+      noteFacts(facts);
+      if (isStrictFacts(facts)) strict++;
+      const top = conditions as { all?: Condition[]; any?: Condition[] };
+      const lead = top.all?.[0] ?? top.any?.[0];
+      const leadLeaf = lead as unknown as { operator: string; fact: string };
+      const kind = (v: unknown) =>
+        v === undefined
+          ? "missing"
+          : v === null
+            ? "null"
+            : Array.isArray(v)
+              ? "array"
+              : typeof v === "number" && !Number.isFinite(v)
+                ? "non-finite"
+                : typeof v;
+      let s = seen.get(leadLeaf.operator);
+      if (s === undefined) {
+        s = new Set();
+        seen.set(leadLeaf.operator, s);
+      }
+      s.add(kind(facts[leadLeaf.fact]));
+      const want = await ref.level(facts);
+      if (want > 0) held++;
+      const show = () =>
+        `rule ${JSON.stringify(def)}\nfacts ${String(JSON.stringify(facts, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)))}`;
+      assert.equal(compiled.level(facts), want, `closures: ${show()}`);
+      out[0] = 9;
+      if (isStrictFacts(facts)) out[0] = compiled.strictLevel(facts);
+      else generated.fn(facts, out);
+      assert.equal(out[0], want, `generated: ${show()}`);
+    }
+  }
+  assert.ok(strict > 10, `facts with uncoercible objects were exercised (${strict})`);
+  assert.equal(seen.size, 10, "every operator led rules");
+  for (const [op, kinds] of seen)
+    for (const k of ["number", "non-finite", "boolean", "string", "array", "object", "null", "missing"])
+      assert.ok(kinds.has(k), `${op} met a ${k} fact`);
+  assert.ok(held > 500, `many rules held (${held})`);
+});
+
+test("end to end in-process: JSON payloads of every type → MQTT mapping → pipeline → rule levels = json-rules-engine on the same JSON (seed 11)", async () => {
+  const g = everyTypeGenerator(11);
+  const log = silentLogger();
+  const events = new EventBus(log);
+  const devices = new DeviceRegistry({ events });
+  const rules = new RuleSet();
+  const pipeline = new Pipeline({ devices, rules, events, log, metrics: new MetricsRegistry() });
+  const got = new Map<string, number>();
+  pipeline.connect({
+    alarms: {
+      observe: (rule, device, level) => got.set(`${rule.def.id}|${device.id}`, level),
+      rulesChanged: () => undefined,
+      resolve: async () => null,
+      flush: async () => undefined,
+    },
+  });
+  const defs = Array.from({ length: 150 }, (_, i) => {
+    const warnConditions = g.r() < 0.3 ? g.top() : undefined;
+    return {
+      id: `r${i}`,
+      name: `r${i}`,
+      key: "p",
+      type: "rule" as const,
+      level: 2,
+      conditions: g.top(ALL_OPERATORS[i % ALL_OPERATORS.length]),
+      ...(warnConditions ? { warnConditions } : {}),
+    };
+  });
+  assert.deepEqual(rules.replaceFile("every-type.json", defs), []);
+  const refs = defs.map((d) => new ReferenceRule(d));
+  const mapper = new SubscriptionMapper({ topic: "dev/+/data", device: "{1}", product: "p" });
+  const caps: string[] = [];
+  let mismatches = 0;
+  const first: string[] = [];
+  for (let j = 0; j < 60; j++) {
+    const payload = toPayload(g.facts());
+    const topic = `dev/d${j}/data`;
+    assert.ok(mapper.match(topic, caps));
+    const res = mapper.map(topic, payload, mapper.deviceFromTopic(caps), 0);
+    assert.ok(res.ok, `payload ${payload} maps to a reading`);
+    pipeline.ingest(res.reading);
+    const facts = JSON.parse(payload) as Record<string, unknown>;
+    for (let i = 0; i < defs.length; i++) {
+      const want = await (refs[i] as ReferenceRule).level(facts);
+      const have = got.get(`r${i}|d${j}`);
+      if (have !== want) {
+        mismatches++;
+        if (first.length < 3)
+          first.push(`rule ${JSON.stringify(defs[i])}\npayload ${payload}\nwant ${want} got ${have}`);
+      }
+    }
+  }
+  assert.equal(mismatches, 0, `(rule, device) pairs that disagree with json-rules-engine:\n${first.join("\n\n")}`);
 });
