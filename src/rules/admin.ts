@@ -2,22 +2,31 @@
 // into rulesDir (temp file, fsync, rename, fsync of the directory) and applied at once. Runs under
 // the RuleSet's exclusive lock, so the watcher never interleaves with a write; it then sees the
 // file's text equal to what is in force and leaves it alone.
+//
+// Files hold the rules as written (named levels and periods stay names); the API answers with the
+// document as written plus its id. A rule added without an id gets a platform-style one (24 hex
+// digits); when the API rewrites a file, every rule in it gets its id written in, so a derived id
+// does not change when a neighbour is deleted or a name is edited.
 
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Problem } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
-import type { AdminResult, RuleAdmin } from "../core/ports.js";
-import type { RuleDefinition } from "../core/types.js";
+import type { AdminResult, CompiledRule, RuleAdmin, RuleEntry } from "../core/ports.js";
+import { newRuleId } from "./normalize.js";
 import type { RuleSet } from "./rule-set.js";
-import { hasErrors, validateRuleObject } from "./validate.js";
+import { hasErrors, parseRuleDocument, validateRuleObject } from "./validate.js";
 
 export interface RuleFilesOptions {
   dir: string;
   ruleSet: RuleSet;
   log: Logger;
+  /** Epoch ms for new ids and `created`/`updated` (default Date.now). */
+  now?: () => number;
 }
+
+type Obj = Record<string, unknown>;
 
 function fail<T>(file: string, path: string, message: string, hint?: string): AdminResult<T> {
   return { ok: false, problems: [{ file, path, message, ...(hint ? { hint } : {}) }] };
@@ -64,54 +73,74 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-function render(defs: readonly RuleDefinition[], asArray: boolean): string {
-  return `${JSON.stringify(asArray ? defs : defs[0], null, 2)}\n`;
+function render(docs: readonly Obj[], asArray: boolean): string {
+  return `${JSON.stringify(asArray ? docs : docs[0], null, 2)}\n`;
+}
+
+/** Problems that concern the rule at `path` of its file ("$" or "$[i]"), or the whole file. */
+function problemsAt(problems: readonly Problem[], path: string): Problem[] {
+  return problems.filter(
+    (p) => p.path === "$" || p.path === path || p.path.startsWith(`${path}.`) || p.path.startsWith(`${path}[`),
+  );
+}
+
+interface FileDocs {
+  source: string | undefined;
+  byId: Map<string, { doc: Obj; path: string }>;
 }
 
 export class RuleFiles implements RuleAdmin {
   readonly #dir: string;
   readonly #set: RuleSet;
   readonly #log: Logger;
+  readonly #now: () => number;
+  /** The as-written documents of each file's rules in force, re-read when the applied text changes. */
+  readonly #docs = new Map<string, FileDocs>();
 
   constructor(opts: RuleFilesOptions) {
     this.#dir = resolve(opts.dir);
     this.#set = opts.ruleSet;
     this.#log = opts.log;
+    this.#now = opts.now ?? Date.now;
   }
 
-  list(): { rule: RuleDefinition; file: string }[] {
-    return this.#set.rules().map((r) => ({ rule: r.def, file: r.file }));
+  entries(): RuleEntry[] {
+    return this.#set.rules().map((r) => this.#entry(r));
   }
 
-  get(id: string): { rule: RuleDefinition; file: string } | undefined {
+  get(id: string): RuleEntry | undefined {
     const r = this.#set.get(id);
-    return r ? { rule: r.def, file: r.file } : undefined;
+    return r ? this.#entry(r) : undefined;
   }
 
-  add(body: unknown): Promise<AdminResult<RuleDefinition>> {
+  add(body: unknown): Promise<AdminResult<RuleEntry>> {
     return this.#set.exclusive(async () => {
-      const id = isObject(body) && typeof body.id === "string" ? body.id : "";
-      const file = join(this.#dir, `${id || "rule"}.json`);
-      const v = validateRuleObject(file, body);
+      if (!isObject(body)) return fail("api", "$", "expected a rule object");
+      const now = this.#now();
+      const doc: Obj = { id: body.id === undefined ? newRuleId(now) : body.id, ...body };
+      doc.created ??= now;
+      doc.updated ??= now;
+      const file = join(this.#dir, `${typeof doc.id === "string" && doc.id !== "" ? doc.id : "rule"}.json`);
+      const v = validateRuleObject(file, doc);
       if (v.rule === null) return { ok: false, problems: v.problems };
-      const rule = v.rule;
-      const existing = this.#set.get(rule.id);
-      if (existing)
-        return fail(file, "$.id", `rule '${rule.id}' already exists in ${existing.file}`, "use /rule/update");
+      const id = v.rule.id;
+      const existing = this.#set.get(id);
+      if (existing) return fail(file, "$.id", `rule '${id}' already exists in ${existing.file}`, "use /rule/update");
       if (await exists(file))
         return fail(file, "$.id", `file ${file} already exists`, "fix or remove that file, or choose another id");
-      const text = render([rule], false);
       await mkdir(this.#dir, { recursive: true });
-      await writeFileAtomic(file, text);
-      const refused = this.#set.replaceFile(file, [rule], text, v.problems);
-      if (refused.length > 0) return { ok: false, problems: refused };
-      this.#log.info({ file, ruleId: rule.id }, "rule added");
-      return { ok: true, value: rule };
+      const written = await this.#write(file, [doc], false);
+      if (!written.ok) return written;
+      this.#log.info({ file, ruleId: id }, "rule added");
+      return { ok: true, value: this.#entryOf(file, id) };
     });
   }
 
-  /** Updates the fields given (a field set to null is removed); the result is validated as a whole. */
-  update(body: unknown): Promise<AdminResult<RuleDefinition>> {
+  /**
+   * Updates the fields given (a field set to null is removed; giving `period` drops `interval` and
+   * the other way round); the result is validated as a whole.
+   */
+  update(body: unknown): Promise<AdminResult<RuleEntry>> {
     return this.#set.exclusive(async () => {
       if (!isObject(body)) return fail("api", "$", "expected a rule object");
       const id = body.id;
@@ -121,42 +150,88 @@ export class RuleFiles implements RuleAdmin {
       const file = current.file;
       const blocked = this.#blocked(file);
       if (blocked) return { ok: false, problems: blocked };
-      const merged: Record<string, unknown> = { ...(current.def as unknown as Record<string, unknown>) };
+      const merged: Obj = { id, ...this.#pinned(current) };
       for (const [k, val] of Object.entries(body)) {
         if (val === null) delete merged[k];
         else merged[k] = val;
       }
+      if (body.period !== undefined && body.interval === undefined) delete merged.interval;
+      if (body.interval !== undefined && body.period === undefined) delete merged.period;
+      merged.updated = this.#now();
       const v = validateRuleObject(file, merged);
       if (v.rule === null) return { ok: false, problems: v.problems };
-      const defs = this.#set.fileRules(file).map((r) => (r.def.id === id ? (v.rule as RuleDefinition) : r.def));
-      await this.#write(file, defs);
+      const docs = this.#set.fileRules(file).map((r) => (r.def.id === id ? merged : this.#pinned(r)));
+      const written = await this.#write(file, docs, this.#isArray(file));
+      if (!written.ok) return written;
       this.#log.info({ file, ruleId: id }, "rule updated");
-      return { ok: true, value: v.rule };
+      return { ok: true, value: this.#entryOf(file, id) };
     });
   }
 
-  del(id: string): Promise<AdminResult<{ id: string }>> {
+  del(id: string): Promise<AdminResult<RuleEntry>> {
     return this.#set.exclusive(async () => {
       const current = this.#set.get(id);
       if (!current) return notFound("api", id);
       const file = current.file;
       const blocked = this.#blocked(file);
       if (blocked) return { ok: false, problems: blocked };
+      const gone = this.#entry(current);
       const rest = this.#set.fileRules(file).filter((r) => r.def.id !== id);
       if (rest.length === 0) {
         await unlink(file).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== "ENOENT") throw err;
         });
         this.#set.removeFile(file);
+        this.#docs.delete(file);
       } else {
-        await this.#write(
+        const written = await this.#write(
           file,
-          rest.map((r) => r.def),
+          rest.map((r) => this.#pinned(r)),
+          this.#isArray(file),
         );
+        if (!written.ok) return written;
       }
       this.#log.info({ file, ruleId: id }, "rule deleted");
-      return { ok: true, value: { id } };
+      return { ok: true, value: gone };
     });
+  }
+
+  #docsOf(file: string): FileDocs["byId"] {
+    const source = this.#set.appliedSource(file);
+    const cached = this.#docs.get(file);
+    if (cached !== undefined && cached.source === source) return cached.byId;
+    const byId: FileDocs["byId"] = new Map();
+    if (source !== undefined) {
+      const parsed = parseRuleDocument(file, source);
+      const asArray = source.trimStart().startsWith("[");
+      parsed.rules.forEach((r, i) => {
+        byId.set(r.id, { doc: parsed.docs[i] as Obj, path: asArray ? `$[${i}]` : "$" });
+      });
+    }
+    this.#docs.set(file, { source, byId });
+    return byId;
+  }
+
+  #entry(r: CompiledRule): RuleEntry {
+    const d = this.#docsOf(r.file).get(r.def.id);
+    // Without the text it came from (rules put in force by code), the definition is the document.
+    const doc: Obj = d ? { id: r.def.id, ...d.doc } : { ...(r.def as unknown as Obj) };
+    return { def: r.def, doc, file: r.file, problems: problemsAt(this.#set.fileProblems(r.file), d?.path ?? "$") };
+  }
+
+  #entryOf(file: string, id: string): RuleEntry {
+    const r = this.#set.fileRules(file).find((x) => x.def.id === id) as CompiledRule;
+    return this.#entry(r);
+  }
+
+  /** The rule's document as written, with its id written in. */
+  #pinned(r: CompiledRule): Obj {
+    const d = this.#docsOf(r.file).get(r.def.id);
+    return d ? { id: r.def.id, ...d.doc } : { ...(r.def as unknown as Obj) };
+  }
+
+  #isArray(file: string): boolean {
+    return this.#set.appliedSource(file)?.trimStart().startsWith("[") ?? false;
   }
 
   /** A file whose current text is broken is not rewritten from its last good version behind the editor's back. */
@@ -173,11 +248,15 @@ export class RuleFiles implements RuleAdmin {
     ];
   }
 
-  async #write(file: string, defs: readonly RuleDefinition[]): Promise<void> {
-    const asArray = defs.length !== 1 || (this.#set.appliedSource(file)?.trimStart().startsWith("[") ?? false);
-    const text = render(defs, asArray);
+  /** Renders, re-reads as the loader would, writes and puts in force: what is in force is what the file says. */
+  async #write(file: string, docs: readonly Obj[], asArray: boolean): Promise<AdminResult<null>> {
+    const text = render(docs, asArray || docs.length !== 1);
+    const parsed = parseRuleDocument(file, text);
+    if (hasErrors(parsed.problems)) return { ok: false, problems: parsed.problems };
     await writeFileAtomic(file, text);
-    this.#set.replaceFile(file, defs, text);
+    const refused = this.#set.replaceFile(file, parsed.rules, text, parsed.problems);
+    if (refused.length > 0) return { ok: false, problems: refused };
+    return { ok: true, value: null };
   }
 }
 

@@ -116,9 +116,38 @@ test("del removes a rule from a multi-rule file, or the whole single-rule file",
   );
   assert.deepEqual(
     admin
-      .list()
-      .map((x) => x.rule.id)
+      .entries()
+      .map((x) => x.def.id)
       .sort(),
     ["m2", "m3"],
   );
+});
+
+test("rewriting an id-less platform file writes the derived ids in, so they do not move", async () => {
+  const bare = (threshold: number, name?: string) => {
+    const { id: _id, ...r } = rule("x", threshold);
+    return name ? { ...r, name } : r;
+  };
+  await writeFile(join(dir, "plat.json"), JSON.stringify([bare(1), bare(2, "second"), bare(3)], null, 2));
+  await loader.rescan();
+  assert.deepEqual(
+    set.fileRules(join(dir, "plat.json")).map((r) => r.def.id),
+    ["plat.0", "plat.second", "plat.2"],
+  );
+  const del = await admin.del("plat.0");
+  assert.equal(del.ok, true);
+  if (del.ok) assert.deepEqual(del.value.doc, { id: "plat.0", ...bare(1) }, "answers the rule as it was");
+  const disk = JSON.parse(await readFile(join(dir, "plat.json"), "utf8")) as { id: string }[];
+  assert.deepEqual(
+    disk.map((r) => r.id),
+    ["plat.second", "plat.2"],
+    "ids written in: the third rule keeps plat.2",
+  );
+  const upd = await admin.update({ id: "plat.second", name: "renamed", level: "info" });
+  assert.equal(upd.ok, true);
+  assert.equal(set.get("plat.second")?.def.level, 1);
+  assert.equal(set.get("plat.second")?.def.name, "renamed");
+  if (upd.ok) assert.equal(upd.value.doc.level, "info", "as written");
+  await admin.del("plat.second");
+  await admin.del("plat.2");
 });

@@ -23,6 +23,12 @@ test("sample rules give the demo meter's swell levels 0 → 1 → 2 and catch th
   await loader.start();
   try {
     assert.deepEqual(set.problems(), []);
+    const breaker = set.get("meter-breaker")?.def;
+    assert.deepEqual(
+      [breaker?.level, breaker?.period],
+      [3, 60],
+      "level and interval by name, as the platform writes them",
+    );
     const seen: string[] = [];
     const tracker: AlarmTracker = {
       observe(rule: CompiledRule, device: DeviceState, level: ConditionLevel) {
