@@ -1,10 +1,12 @@
-// The alarm lifecycle (SPEC §5, §6, §7): turns rule levels into alarm episodes and commits every
-// change together with its outbox rows in one SQLite transaction per batch.
+// The alarm lifecycle: turns rule levels into alarm episodes and commits every change together
+// with its outbox rows in one SQLite transaction per batch (see commit-queue.ts).
 // Invariants: observe() is synchronous and allocation-free unless a transition happens; nothing is
-// emitted (events, onActiveChanged, metrics) before its transaction committed; a failed commit
-// keeps the batch in memory, in order, and retries it with backoff — no change is ever dropped.
+// emitted (events, onActiveChanged, metrics) before its transaction committed.
+// A rule's `period` P: a new episode of a (rule, device) that begins less than P s after that
+// pair's last raise is a silenced repeat — counted on the raised record, nothing else. A rule with
+// `actions.alarm: false` raises firings (their own table), never alarms.
 
-import type { Clock, TimerHandle } from "../core/clock.js";
+import type { Clock } from "../core/clock.js";
 import { AgentError, errorMessage } from "../core/errors.js";
 import type { EventBus } from "../core/events.js";
 import type { Logger } from "../core/log.js";
@@ -14,17 +16,22 @@ import type {
   AlarmChangeSink,
   AlarmInterceptor,
   AlarmListQuery,
+  AlarmOperator,
   AlarmQueries,
+  AlarmRemoval,
   AlarmTracker,
   CompiledRule,
   ConditionLevel,
   DeviceView,
+  ManualAlarmInput,
 } from "../core/ports.js";
 import type { Alarm, AlarmStatus, DeviceState, Reading } from "../core/types.js";
 import { AlarmsRepo } from "../store/alarms-repo.js";
 import type { Db } from "../store/db.js";
+import { CommitQueue } from "./commit-queue.js";
 import { buildAlarm, describe } from "./describe.js";
 import { AlarmIdGenerator } from "./ids.js";
+import { buildManualAlarm, manualRule } from "./operator.js";
 import { closeByOperator, type EpisodeState, newEpisodeState, step, Transition } from "./state.js";
 
 export interface AlarmServiceOptions {
@@ -40,6 +47,8 @@ export interface AlarmServiceOptions {
   devices: DeviceView;
   /** Called after commit when a device gains its first open alarm or loses its last one. */
   onActiveChanged?: (deviceId: string, hasActiveAlarm: boolean) => void;
+  /** Called after a commit that wrote outbox rows without an alarm event (firings): wakes delivery. */
+  onOutboxWritten?: () => void;
   /** Longest wait before a queued change is committed; 0 = at the next turn of the event loop. Default 5. */
   batchMaxDelayMs?: number;
   /** Queued changes that trigger a commit without waiting for the delay. Default 500. */
@@ -50,41 +59,48 @@ interface Episode extends EpisodeState {
   readonly ruleId: string;
   readonly deviceId: string;
   rule: CompiledRule | null;
-  /** The open alarm as last queued (may be ahead of the database by one batch). */
+  /** The open record (alarm, or firing when `firing`) as last queued (may be ahead of the database by one batch). */
   alarm: Alarm | null;
+  /** The open record is a firing of a rule with `actions.alarm: false`. */
+  firing: boolean;
   /** A `beforeAlarm` call is in flight; transitions meanwhile are reconciled when it answers. */
   asking: boolean;
   /** The rule was removed: a late `beforeAlarm` answer must not create anything. */
   removed: boolean;
+  /** Epoch ms of the pair's last raise (alarm or firing); -1 when none is known. */
+  raisedAt: number;
+  /** The record of that raise (null when deleted) and whether it is a firing. */
+  raisedId: string | null;
+  raisedFiring: boolean;
+  /** The current episode is a silenced repeat: nothing is raised until it ends. */
+  repeating: boolean;
+  /** Product of the device, for rule re-targeting checks while the device is not live yet. */
+  product: string;
 }
 
+/** A queued unit of the alarm transaction: an alarm/firing change, or a silenced repeat's begin/end. */
 interface Pending {
-  change: AlarmChange;
+  change: AlarmChange | null;
+  repeat: { id: string; firing: boolean; status: AlarmStatus; at: number } | null;
   done: ((alarm: Alarm) => void) | undefined;
 }
 
-const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 10_000;
+const keyOf = (p: Pending): string => (p.change ? p.change.alarm.id : (p.repeat as { id: string }).id);
 
-export class AlarmService implements AlarmTracker, AlarmQueries {
+export class AlarmService implements AlarmTracker, AlarmQueries, AlarmOperator {
   readonly #o: AlarmServiceOptions;
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #ids: AlarmIdGenerator;
-  readonly #delayMs: number;
-  readonly #maxBatch: number;
+  readonly #cq: CommitQueue<Pending>;
   /** rule id → device id → episode: two lookups and no key string per reading. */
   readonly #episodes = new Map<string, Map<string, Episode>>();
+  /** Open alarms by id (rule episodes and operator alarms); firings are not alarms and are not here. */
   readonly #byAlarmId = new Map<string, Episode>();
   /** Committed open alarms per device (drives onActiveChanged). */
   readonly #activeByDevice = new Map<string, number>();
   #repo: AlarmsRepo | null = null;
-  #tx: ((batch: readonly Pending[]) => void) | null = null;
-  #queue: Pending[] = [];
-  #scheduled = false;
-  #timer: TimerHandle | undefined;
-  #retryTimer: TimerHandle | undefined;
-  #retryMs = 0;
+  #firings: AlarmsRepo | null = null;
   #running = false;
   #asks = 0;
   #askWaiters: (() => void)[] = [];
@@ -95,10 +111,9 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
     updated: { inc(by?: number): void };
     resolved: { inc(by?: number): void };
     suppressed: { inc(by?: number): void };
-    failures: { inc(by?: number): void };
-    batches: { inc(by?: number): void };
+    repeats: { inc(by?: number): void };
+    firings: { inc(by?: number): void };
     active: { set(v: number): void };
-    pending: { set(v: number): void };
   };
 
   constructor(opts: AlarmServiceOptions) {
@@ -106,8 +121,6 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
     this.#log = opts.log;
     this.#clock = opts.clock;
     this.#ids = new AlarmIdGenerator(() => opts.clock.now());
-    this.#delayMs = Math.max(0, opts.batchMaxDelayMs ?? 5);
-    this.#maxBatch = Math.max(1, opts.batchMaxSize ?? 500);
     const transitions = opts.metrics.counter("edge_alarm_transitions_total", "Committed alarm changes, by kind");
     this.#m = {
       created: transitions.bind({ kind: "created" }),
@@ -116,27 +129,52 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
       suppressed: opts.metrics
         .counter("edge_alarms_suppressed_total", "New alarms suppressed by a beforeAlarm hook")
         .bind(),
-      failures: opts.metrics
-        .counter("edge_alarm_commit_failures_total", "Alarm transactions that failed (retried, never dropped)")
+      repeats: opts.metrics
+        .counter("edge_alarm_repeats_silenced_total", "New episodes silenced by their rule's period (kept local)")
         .bind(),
-      batches: opts.metrics.counter("edge_alarm_commits_total", "Alarm transactions committed").bind(),
+      firings: opts.metrics
+        .counter("edge_rule_firings_total", "Firings of rules with actions.alarm false (actions without an alarm)")
+        .bind(),
       active: opts.metrics.gauge("edge_alarms_active", "Open alarms (status 1 or 2), committed").bind(),
-      pending: opts.metrics.gauge("edge_alarm_pending_changes", "Alarm changes waiting for their commit").bind(),
     };
+    this.#cq = new CommitQueue<Pending>({
+      clock: opts.clock,
+      log: opts.log,
+      delayMs: Math.max(0, opts.batchMaxDelayMs ?? 5),
+      maxBatch: Math.max(1, opts.batchMaxSize ?? 500),
+      keyOf,
+      afterCommit: (batch) => this.#afterCommit(batch),
+      metrics: {
+        failures: opts.metrics
+          .counter("edge_alarm_commit_failures_total", "Alarm transactions that failed (retried, never dropped)")
+          .bind(),
+        batches: opts.metrics.counter("edge_alarm_commits_total", "Alarm transactions committed").bind(),
+        pending: opts.metrics.gauge("edge_alarm_pending_changes", "Alarm changes waiting for their commit").bind(),
+      },
+    });
   }
 
   async start(): Promise<void> {
     if (this.#running) return;
     const db = this.#o.db;
     const repo = new AlarmsRepo(db);
+    const firings = new AlarmsRepo(db, "firings");
     this.#repo = repo;
+    this.#firings = firings;
     const sink = this.#o.changeSink;
-    this.#tx = db.transaction((batch: readonly Pending[]) => {
+    const tx = db.transaction((batch: readonly Pending[]) => {
+      const changes: AlarmChange[] = [];
       for (let i = 0; i < batch.length; i++) {
-        const c = (batch[i] as Pending).change;
+        const p = batch[i] as Pending;
+        if (p.repeat !== null) {
+          (p.repeat.firing ? firings : repo).repeat(p.repeat.id, p.repeat.status, p.repeat.at);
+          continue;
+        }
+        const c = p.change as AlarmChange;
+        const r = c.firing ? firings : repo;
         if (c.kind !== "created") {
           // Delivery may have stored the platform's ids since we loaded the alarm: carry them on.
-          const l = repo.links(c.alarm.id);
+          const l = r.links(c.alarm.id);
           if (l) {
             c.alarm.upstreamId = l.upstreamId;
             c.alarm.workOrderId = l.workOrderId;
@@ -146,31 +184,69 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
             }
           }
         }
-        repo.write(c.alarm);
+        r.write(c.alarm);
+        changes.push(c);
       }
-      if (sink) sink.writeInTransaction(batch.map((p) => p.change));
+      if (sink && changes.length > 0) sink.writeInTransaction(changes);
     });
-    this.#ids.seed(repo.maxId());
-    // Open alarms are the current episodes: a condition that persists across a restart is the
-    // same alarm, not a second one (its `for` window restarts, since that is not persisted).
-    const open = repo.open();
-    // The database is the truth at start (also after a stop/start in the same process).
+    const a = repo.maxId();
+    const f = firings.maxId();
+    // Ids are time-ordered strings: the larger one is the newest, whichever table holds it.
+    this.#ids.seed(a !== null && f !== null && f > a ? f : (a ?? f));
+    this.#restore(repo, firings);
+    this.#running = true;
+    this.#cq.start(tx);
+  }
+
+  /** The database is the truth at start (also after a stop/start in the same process). */
+  #restore(repo: AlarmsRepo, firings: AlarmsRepo): void {
     this.#episodes.clear();
     this.#byAlarmId.clear();
     this.#activeByDevice.clear();
+    // Last raises first: the period of a pair survives a restart.
+    for (const [r, isFiring] of [
+      [repo, false],
+      [firings, true],
+    ] as const) {
+      for (const last of r.lastRaises()) {
+        const ep = this.#episode(last.ruleId, last.deviceId);
+        if (last.created > ep.raisedAt) {
+          ep.raisedAt = last.created;
+          ep.raisedId = last.id;
+          ep.raisedFiring = isFiring;
+        }
+      }
+      // A silenced repeat going on at the stop is still the same episode, not a new raise.
+      for (const rep of r.repeating()) {
+        const ep = this.#episode(rep.ruleId, rep.deviceId);
+        if (ep.raisedId === rep.id) {
+          ep.repeating = true;
+          ep.status = rep.status;
+        }
+      }
+    }
+    // Open alarms are the current episodes: a condition that persists across a restart is the
+    // same alarm, not a second one (its `for` window restarts, since that is not persisted).
+    const open = repo.open();
     for (const a of open) {
+      const ep = a.ruleId === "" ? this.#standalone(a) : this.#episode(a.ruleId, a.resource.id);
+      ep.status = a.status;
+      ep.alarm = a;
+      ep.product = a.resource.product;
+      this.#byAlarmId.set(a.id, ep);
+      this.#activeByDevice.set(a.resource.id, (this.#activeByDevice.get(a.resource.id) ?? 0) + 1);
+    }
+    for (const a of firings.open()) {
       const ep = this.#episode(a.ruleId, a.resource.id);
       ep.status = a.status;
       ep.alarm = a;
-      this.#byAlarmId.set(a.id, ep);
-      this.#activeByDevice.set(a.resource.id, (this.#activeByDevice.get(a.resource.id) ?? 0) + 1);
+      ep.firing = true;
+      ep.product = a.resource.product;
     }
     this.#activeCount = open.length;
     this.#m.active.set(this.#activeCount);
     for (const deviceId of this.#activeByDevice.keys()) this.#notifyActive(deviceId, true);
-    this.#running = true;
     if (open.length > 0) this.#log.info({ open: open.length }, "open alarms resumed");
-    if (this.#queue.length > 0) this.#schedule();
   }
 
   async stop(): Promise<void> {
@@ -179,15 +255,12 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
       await this.flush();
     } catch (err) {
       this.#log.error(
-        { err, pending: this.#queue.length },
+        { err, pending: this.#cq.items.length },
         `alarm changes could not be committed at shutdown: ${errorMessage(err)}`,
       );
     }
     this.#running = false;
-    this.#clock.clearTimeout(this.#timer);
-    this.#clock.clearTimeout(this.#retryTimer);
-    this.#timer = undefined;
-    this.#retryTimer = undefined;
+    this.#cq.stop();
   }
 
   // ---- hot path ------------------------------------------------------------------------------
@@ -211,15 +284,36 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
     const t = step(ep, level, this.#clock.monotonic(), (rule.def.for ?? 0) * 1000);
     if (t === Transition.None || ep.asking) return;
     try {
-      if (t === Transition.Create) this.#create(ep, rule, device, reading);
+      if (ep.repeating || (t === Transition.Create && this.#silenced(ep, rule))) this.#repeat(ep, t);
+      else if (t === Transition.Create) this.#create(ep, rule, device, reading);
       else if (t === Transition.Resolve) this.#close(ep, device, { by: causeOf(rule), remark: "condition cleared" });
-      else this.#change(ep, rule, device, reading, t === Transition.Escalate ? "escalated" : "de-escalated");
+      else if (!ep.firing) {
+        this.#change(ep, rule, device, reading, t === Transition.Escalate ? "escalated" : "de-escalated");
+      }
     } catch (err) {
       this.#log.error({ err, ruleId, deviceId: device.id }, "alarm transition failed");
     }
   }
 
   // ---- transitions ---------------------------------------------------------------------------
+
+  #newEpisode(ruleId: string, deviceId: string): Episode {
+    return {
+      ...newEpisodeState(),
+      ruleId,
+      deviceId,
+      rule: null,
+      alarm: null,
+      firing: false,
+      asking: false,
+      removed: false,
+      raisedAt: -1,
+      raisedId: null,
+      raisedFiring: false,
+      repeating: false,
+      product: "",
+    };
+  }
 
   #episode(ruleId: string, deviceId: string): Episode {
     let byDevice = this.#episodes.get(ruleId);
@@ -229,16 +323,61 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
     }
     let ep = byDevice.get(deviceId);
     if (ep === undefined) {
-      ep = { ...newEpisodeState(), ruleId, deviceId, rule: null, alarm: null, asking: false, removed: false };
+      ep = this.#newEpisode(ruleId, deviceId);
       byDevice.set(deviceId, ep);
     }
     return ep;
+  }
+
+  /** An operator alarm: an episode of its own, outside the (rule, device) map. */
+  #standalone(a: Alarm): Episode {
+    return this.#newEpisode("", a.resource.id);
+  }
+
+  /** Whether a new episode begins within the rule's period of the pair's last raise. */
+  #silenced(ep: Episode, rule: CompiledRule): boolean {
+    const periodS = rule.def.period ?? 0;
+    return periodS > 0 && ep.raisedAt >= 0 && this.#clock.now() - ep.raisedAt < periodS * 1000;
+  }
+
+  /** A transition inside a silenced repeat: its begin is counted on the raised record, its end noted. */
+  #repeat(ep: Episode, t: Transition): void {
+    if (t === Transition.Create) {
+      ep.repeating = true;
+      if (ep.raisedId !== null) this.#pushRepeat(ep, ep.status);
+    } else if (t === Transition.Resolve) {
+      ep.repeating = false;
+      if (ep.raisedId !== null) this.#pushRepeat(ep, 0);
+    }
+  }
+
+  #pushRepeat(ep: Episode, status: AlarmStatus): void {
+    const repeat = { id: ep.raisedId as string, firing: ep.raisedFiring, status, at: this.#clock.now() };
+    this.#cq.push({ change: null, repeat, done: undefined });
+  }
+
+  #raised(ep: Episode, rec: Alarm, firing: boolean): void {
+    ep.raisedAt = rec.created;
+    ep.raisedId = rec.id;
+    ep.raisedFiring = firing;
+    ep.product = rec.resource.product;
   }
 
   #create(ep: Episode, rule: CompiledRule, device: DeviceState, reading: Reading | null): void {
     const now = this.#clock.now();
     const alarm = buildAlarm(this.#ids.next(), rule, device, ep.status, reading, now);
     const dev = snapshot(device);
+    if (rule.def.actions?.alarm === false) {
+      // The rule's actions run without an alarm: a firing record carries the work order and the period.
+      ep.firing = true;
+      ep.alarm = alarm;
+      this.#raised(ep, alarm, true);
+      const change = this.#createdChange(rule, alarm, dev);
+      change.firing = true;
+      this.#cq.push({ change, repeat: null, done: undefined });
+      return;
+    }
+    ep.firing = false;
     const interceptor = this.#o.interceptor;
     if (interceptor?.active) {
       ep.asking = true;
@@ -260,7 +399,7 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
     try {
       out = await interceptor.beforeAlarm(structuredClone(alarm), dev, rule.def);
     } catch (err) {
-      // A failing interceptor must not cost an alarm (SPEC §9): the original goes on.
+      // A failing interceptor must not cost an alarm: the original goes on.
       this.#log.error({ err, ruleId: ep.ruleId, deviceId: ep.deviceId }, "beforeAlarm failed; alarm raised unchanged");
       out = alarm;
     }
@@ -292,22 +431,24 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
     }
   }
 
+  #createdChange(rule: CompiledRule, alarm: Alarm, dev: DeviceState): AlarmChange {
+    const remark = alarm.status === 2 ? "conditions hold" : "warnConditions hold";
+    return {
+      kind: "created",
+      alarm,
+      previous: null,
+      rule: rule.def,
+      device: dev,
+      cause: { by: causeOf(rule), remark: rule.def.for ? `${remark} for ${rule.def.for} s` : remark },
+      now: alarm.created,
+    };
+  }
+
   #commitCreate(ep: Episode, rule: CompiledRule, alarm: Alarm, dev: DeviceState): void {
     ep.alarm = alarm;
+    this.#raised(ep, alarm, false);
     this.#byAlarmId.set(alarm.id, ep);
-    const remark = alarm.status === 2 ? "conditions hold" : "warnConditions hold";
-    this.#enqueue(
-      {
-        kind: "created",
-        alarm,
-        previous: null,
-        rule: rule.def,
-        device: dev,
-        cause: { by: causeOf(rule), remark: rule.def.for ? `${remark} for ${rule.def.for} s` : remark },
-        now: alarm.created,
-      },
-      undefined,
-    );
+    this.#cq.push({ change: this.#createdChange(rule, alarm, dev), repeat: null, done: undefined });
   }
 
   /** Escalation or de-escalation in place (same id). */
@@ -318,18 +459,16 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
     const { message, details } = describe(rule, ep.status as ConditionLevel, device, reading);
     const next: Alarm = { ...prev, status: ep.status, message: rule.def.message ?? message, details, updated: now };
     ep.alarm = next;
-    this.#enqueue(
-      {
-        kind: "updated",
-        alarm: next,
-        previous: prev,
-        rule: rule.def,
-        device: snapshot(device),
-        cause: { by: causeOf(rule), remark },
-        now,
-      },
-      undefined,
-    );
+    const change: AlarmChange = {
+      kind: "updated",
+      alarm: next,
+      previous: prev,
+      rule: rule.def,
+      device: snapshot(device),
+      cause: { by: causeOf(rule), remark },
+      now,
+    };
+    this.#cq.push({ change, repeat: null, done: undefined });
   }
 
   #close(
@@ -351,18 +490,18 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
     };
     ep.alarm = null;
     this.#byAlarmId.delete(prev.id);
-    this.#enqueue(
-      {
-        kind: "resolved",
-        alarm: next,
-        previous: prev,
-        rule: ep.rule?.def ?? null,
-        device: snapshot(device),
-        cause,
-        now,
-      },
-      done,
-    );
+    const change: AlarmChange = {
+      kind: "resolved",
+      alarm: next,
+      previous: prev,
+      rule: ep.rule?.def ?? null,
+      device: snapshot(device),
+      cause,
+      now,
+    };
+    if (ep.firing) change.firing = true;
+    ep.firing = false;
+    this.#cq.push({ change, repeat: null, done });
   }
 
   // ---- operator and rule changes -------------------------------------------------------------
@@ -371,9 +510,10 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
     const ep = this.#byAlarmId.get(alarmId);
     if (ep === undefined || ep.alarm === null) {
       // Already resolved by a reading but not committed yet: answer with that resolve once on disk.
-      for (let i = this.#queue.length - 1; i >= 0; i--) {
-        const p = this.#queue[i] as Pending;
-        if (p.change.alarm.id !== alarmId) continue;
+      const queue = this.#cq.items;
+      for (let i = queue.length - 1; i >= 0; i--) {
+        const p = queue[i] as Pending;
+        if (p.change === null || p.change.alarm.id !== alarmId) continue;
         if (p.change.kind !== "resolved") break;
         return new Promise<Alarm>((resolve) => {
           const prior = p.done;
@@ -393,6 +533,74 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
       const cause = { by: "operator", remark: remark || `resolved by ${by || "operator"}` };
       this.#close(ep, this.#deviceFor(ep), cause, resolve, by);
     });
+  }
+
+  raise(input: ManualAlarmInput, by: string): Promise<Alarm> {
+    if (!this.#running) return Promise.reject(new AgentError("EA_DB", "the alarm store is not running"));
+    const device = input.deviceId ? this.#o.devices.get(input.deviceId) : undefined;
+    const alarm = buildManualAlarm(this.#ids.next(), input, device, this.#clock.now());
+    const ep = this.#standalone(alarm);
+    ep.status = alarm.status;
+    ep.alarm = alarm;
+    ep.product = alarm.resource.product;
+    this.#byAlarmId.set(alarm.id, ep);
+    const rule = manualRule(alarm, input.workOrder);
+    ep.rule = { def: rule, file: "api", level: () => 0 };
+    const dev: DeviceState = device ? snapshot(device) : this.#deviceFor(ep);
+    return new Promise<Alarm>((done) => {
+      const change: AlarmChange = {
+        kind: "created",
+        alarm,
+        previous: null,
+        rule,
+        device: dev,
+        cause: { by: "operator", remark: `raised by ${by || "operator"} from the local API` },
+        now: alarm.created,
+      };
+      this.#cq.push({ change, repeat: null, done });
+    });
+  }
+
+  async amend(
+    alarmId: string,
+    changes: { level?: number; title?: string; message?: string },
+    by: string,
+  ): Promise<Alarm | undefined> {
+    const ep = this.#byAlarmId.get(alarmId);
+    await this.flush();
+    const prev = ep?.alarm ?? this.get(alarmId);
+    if (prev === undefined || prev === null) return undefined;
+    const next: Alarm = { ...prev, ...changes, updated: this.#clock.now() };
+    if (ep?.alarm) ep.alarm = next;
+    return new Promise<Alarm>((done) => {
+      const change: AlarmChange = {
+        kind: "updated",
+        alarm: next,
+        previous: prev,
+        rule: ep?.rule?.def ?? null,
+        device: ep ? this.#deviceFor(ep) : this.#deviceOf(next),
+        cause: { by: "operator", remark: `changed by ${by || "operator"} from the local API` },
+        now: next.updated,
+      };
+      this.#cq.push({ change, repeat: null, done });
+    });
+  }
+
+  async remove(alarmId: string): Promise<AlarmRemoval> {
+    await this.flush();
+    const repo = this.#repo;
+    const alarm = repo?.get(alarmId);
+    if (repo === null || alarm === undefined) return { ok: false, reason: "not-found" };
+    if (alarm.status > 0) return { ok: false, reason: "active", alarm };
+    const pending = repo.pendingDeliveries(alarmId);
+    if (pending > 0) return { ok: false, reason: "delivering", alarm, pending };
+    repo.delete(alarmId);
+    // Its period still holds for the pair; repeats from now on have no record to be counted on.
+    for (const byDevice of this.#episodes.values()) {
+      const ep = byDevice.get(alarm.resource.id);
+      if (ep !== undefined && ep.raisedId === alarmId) ep.raisedId = null;
+    }
+    return { ok: true, alarm };
   }
 
   rulesChanged(rules: readonly CompiledRule[]): void {
@@ -415,6 +623,7 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
           const remark = rule === undefined ? "rule removed" : "rule no longer applies to this device";
           this.#close(ep, device, { by: "rule", remark });
         }
+        if (ep.repeating && ep.raisedId !== null) this.#pushRepeat(ep, 0);
         byDevice.delete(deviceId);
       }
       if (byDevice.size === 0) this.#episodes.delete(ruleId);
@@ -424,9 +633,19 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
   #deviceFor(ep: Episode): DeviceState {
     const live = this.#o.devices.get(ep.deviceId);
     if (live) return live;
-    const r = ep.alarm?.resource;
+    const d = this.#deviceOf(ep.alarm);
+    d.id = ep.deviceId;
+    if (d.product === "") d.product = ep.product;
+    return d;
+  }
+
+  /** A device as an alarm record describes it (the device is not live). */
+  #deviceOf(a: Alarm | null): DeviceState {
+    const live = a ? this.#o.devices.get(a.resource.id) : undefined;
+    if (live) return live;
+    const r = a?.resource;
     const d: DeviceState = {
-      id: ep.deviceId,
+      id: r?.id ?? "",
       product: r?.product ?? "",
       status: "offline",
       lastSeen: null,
@@ -435,151 +654,35 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
     };
     if (r?.name !== undefined) d.name = r.name;
     if (r?.areaId !== undefined) d.areaId = r.areaId;
-    if (ep.alarm?.location) d.location = ep.alarm.location;
+    if (a?.location) d.location = a.location;
     return d;
   }
 
-  // ---- batching and commit -------------------------------------------------------------------
-
-  #enqueue(change: AlarmChange, done: ((a: Alarm) => void) | undefined): void {
-    this.#queue.push({ change, done });
-    this.#m.pending.set(this.#queue.length);
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    if (!this.#running || this.#retryTimer !== undefined) return;
-    if (this.#queue.length >= this.#maxBatch) {
-      if (this.#timer !== undefined) {
-        this.#clock.clearTimeout(this.#timer);
-        this.#timer = undefined;
-      }
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        queueMicrotask(this.#runScheduled);
-      }
-      return;
-    }
-    if (this.#scheduled || this.#timer !== undefined) return;
-    if (this.#delayMs === 0) {
-      this.#scheduled = true;
-      setImmediate(this.#runScheduled);
-    } else {
-      this.#timer = this.#clock.setTimeout(this.#runTimer, this.#delayMs);
-    }
-  }
-
-  readonly #runScheduled = (): void => {
-    this.#scheduled = false;
-    if (this.#retryTimer === undefined) this.#commit();
-  };
-
-  readonly #runTimer = (): void => {
-    this.#timer = undefined;
-    if (this.#retryTimer === undefined) this.#commit();
-  };
-
-  readonly #runRetry = (): void => {
-    this.#retryTimer = undefined;
-    this.#commit();
-  };
-
-  /** Commits the queue in one transaction. Returns the error when it failed (what failed is kept). */
-  #commit(): unknown {
-    const batch = this.#queue;
-    const tx = this.#tx;
-    if (batch.length === 0 || tx === null) return undefined;
-    try {
-      tx(batch);
-    } catch (err) {
-      if (batch.length === 1 || isStorageError(err)) return this.#failed(err, batch.length);
-      // Not the disk: one change the database or the outbox writer rejects must not hold back
-      // every other alarm. Commit one by one; a rejected change and the later changes of the same
-      // alarm stay queued, in order, and are retried.
-      const blocked = new Set<string>();
-      const committed: Pending[] = [];
-      const kept: Pending[] = [];
-      let lastErr: unknown = err;
-      for (const p of batch) {
-        const id = p.change.alarm.id;
-        if (!blocked.has(id)) {
-          try {
-            tx([p]);
-            committed.push(p);
-            continue;
-          } catch (e) {
-            lastErr = e;
-            blocked.add(id);
-          }
-        }
-        kept.push(p);
-      }
-      this.#queue = kept;
-      this.#m.pending.set(kept.length);
-      if (committed.length > 0) {
-        this.#m.batches.inc(committed.length);
-        this.#afterCommit(committed);
-      }
-      if (kept.length === 0) return this.#succeeded(0);
-      this.#log.error(
-        { err: lastErr, alarms: [...blocked] },
-        `alarm change(s) rejected: ${errorMessage(lastErr)}; kept and retried, other alarms go on`,
-      );
-      return this.#failed(lastErr, kept.length);
-    }
-    this.#queue = [];
-    this.#succeeded(batch.length);
-    this.#m.batches.inc();
-    this.#afterCommit(batch);
-    return undefined;
-  }
-
-  #succeeded(committed: number): undefined {
-    if (this.#retryMs !== 0) this.#log.warn({ committed }, "alarm transactions succeed again");
-    this.#retryMs = 0;
-    this.#clock.clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    this.#m.pending.set(this.#queue.length);
-    return undefined;
-  }
-
-  #failed(err: unknown, pending: number): unknown {
-    this.#m.failures.inc();
-    this.#retryMs = this.#retryMs === 0 ? RETRY_MIN_MS : Math.min(this.#retryMs * 2, RETRY_MAX_MS);
-    this.#log.error(
-      { err, pending, retryInMs: this.#retryMs },
-      `ALARMS NOT PERSISTED: the database refused the alarm transaction (${errorMessage(err)}); ` +
-        `${pending} change(s) kept in memory and retried — check free disk space and permissions of the data directory`,
-    );
-    this.#clock.clearTimeout(this.#retryTimer);
-    if (this.#running) this.#retryTimer = this.#clock.setTimeout(this.#runRetry, this.#retryMs);
-    return err ?? new Error("transaction failed");
-  }
+  // ---- after commit --------------------------------------------------------------------------
 
   #afterCommit(batch: readonly Pending[]): void {
     const events = this.#o.events;
+    let silentOutbox = false;
     for (let i = 0; i < batch.length; i++) {
-      const { change: c, done } = batch[i] as Pending;
-      const deviceId = c.alarm.resource.id;
+      const { change: c, repeat, done } = batch[i] as Pending;
+      if (c === null) {
+        if (repeat && repeat.status > 0) this.#m.repeats.inc();
+        continue;
+      }
       try {
-        if (c.kind === "created") {
+        if (c.firing) {
+          if (c.kind === "created") this.#m.firings.inc();
+          silentOutbox = true;
+        } else if (c.kind === "created") {
           this.#m.created.inc();
-          this.#activeCount++;
-          const n = (this.#activeByDevice.get(deviceId) ?? 0) + 1;
-          this.#activeByDevice.set(deviceId, n);
-          if (n === 1) this.#notifyActive(deviceId, true);
+          this.#setActive(c.alarm.resource.id, 1);
           if (c.rule) events.emit("alarmCreated", c.alarm, c.device, c.rule);
         } else if (c.kind === "updated") {
           this.#m.updated.inc();
           events.emit("alarmUpdated", c.alarm, c.device, c.rule);
         } else {
           this.#m.resolved.inc();
-          this.#activeCount--;
-          const n = (this.#activeByDevice.get(deviceId) ?? 1) - 1;
-          if (n <= 0) {
-            this.#activeByDevice.delete(deviceId);
-            this.#notifyActive(deviceId, false);
-          } else this.#activeByDevice.set(deviceId, n);
+          this.#setActive(c.alarm.resource.id, -1);
           events.emit("alarmResolved", c.alarm, c.device);
         }
         if (done) done(c.alarm);
@@ -588,6 +691,18 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
       }
     }
     this.#m.active.set(this.#activeCount);
+    if (silentOutbox) this.#o.onOutboxWritten?.();
+  }
+
+  #setActive(deviceId: string, delta: 1 | -1): void {
+    this.#activeCount += delta;
+    const n = (this.#activeByDevice.get(deviceId) ?? (delta < 0 ? 1 : 0)) + delta;
+    if (n <= 0) this.#activeByDevice.delete(deviceId);
+    else this.#activeByDevice.set(deviceId, n);
+    // An operator alarm need not name a device.
+    if (deviceId === "") return;
+    if (delta > 0 && n === 1) this.#notifyActive(deviceId, true);
+    else if (delta < 0 && n <= 0) this.#notifyActive(deviceId, false);
   }
 
   #notifyActive(deviceId: string, has: boolean): void {
@@ -600,8 +715,7 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
 
   async flush(): Promise<void> {
     while (this.#asks > 0) await new Promise<void>((r) => this.#askWaiters.push(r));
-    if (this.#tx === null) return;
-    const err = this.#commit();
+    const err = this.#cq.commit();
     if (err !== undefined) {
       throw new AgentError("EA_DB", `alarm changes not committed (kept, retrying): ${errorMessage(err)}`, {
         cause: err,
@@ -623,19 +737,15 @@ export class AlarmService implements AlarmTracker, AlarmQueries {
     return this.#repo?.open() ?? [];
   }
 
+  /** A firing of a rule with `actions.alarm: false` (tests, diagnostics). */
+  firing(id: string): Alarm | undefined {
+    return this.#firings?.get(id);
+  }
+
   /** Changes waiting for their transaction (status page, tests). */
   get pendingChanges(): number {
-    return this.#queue.length;
+    return this.#cq.items.length;
   }
-}
-
-/** Errors of the storage itself (disk full, I/O, locks): the whole batch waits, nothing is isolated. */
-function isStorageError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return (
-    typeof code === "string" &&
-    /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|NOMEM|NOLFS|CORRUPT|NOTADB|PERM|AUTH|PROTOCOL)/.test(code)
-  );
 }
 
 function causeOf(rule: CompiledRule): string {

@@ -4,11 +4,15 @@
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { alarmShape } from "../alarms/shape.js";
 import { bestEffortDirs } from "../config/best-effort.js";
 import { DATABASE_FILE, loadConfig, resolvePath } from "../config/load.js";
+import { configSecrets } from "../config/redact-config.js";
 import { errorMessage } from "../core/errors.js";
+import type { AlarmListQuery } from "../core/ports.js";
 import type { Alarm } from "../core/types.js";
-import { alarmFromRow } from "../store/alarms-repo.js";
+import { redact } from "../http/redact.js";
+import { AlarmsRepo, LIST_LIMIT_MAX } from "../store/alarms-repo.js";
 import { type Db, openDatabase } from "../store/db.js";
 import { DEFAULT_CONFIG, parseCommandArgs } from "./args.js";
 import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
@@ -19,14 +23,27 @@ type StatusFilter = (typeof STATUSES)[number];
 
 export const STATUS_WORDS: Record<number, string> = { 0: "resolved", 1: "warning", 2: "alarm" };
 
+/**
+ * Alarms newest first through the repository's list query (the one the local API uses); `limit` 0
+ * pages through all of them.
+ */
 export function queryAlarms(db: Db, status: StatusFilter, limit: number): { rows: Alarm[]; total: number } {
-  const where = status === "active" ? "WHERE status > 0" : status === "resolved" ? "WHERE status = 0" : "";
-  const total = (db.prepare(`SELECT count(*) AS n FROM alarms ${where}`).get() as { n: number }).n;
-  const lim = limit > 0 ? `LIMIT ${Math.floor(limit)}` : "";
-  const rows = db.prepare(`SELECT * FROM alarms ${where} ORDER BY created DESC, id DESC ${lim}`).all() as Parameters<
-    typeof alarmFromRow
-  >[0][];
-  return { rows: rows.map(alarmFromRow), total };
+  const repo = new AlarmsRepo(db);
+  const q: AlarmListQuery = {
+    status: status === "active" ? "active" : status === "resolved" ? 0 : "all",
+    order: "desc",
+    orderBy: "created",
+  };
+  if (limit > 0) {
+    const { total, alarms } = repo.list({ ...q, limit });
+    return { rows: alarms, total };
+  }
+  const rows: Alarm[] = [];
+  for (;;) {
+    const page = repo.list({ ...q, offset: rows.length, limit: LIST_LIMIT_MAX });
+    rows.push(...page.alarms);
+    if (page.alarms.length < LIST_LIMIT_MAX || rows.length >= page.total) return { rows, total: page.total };
+  }
 }
 
 /** "45s", "12m 05s", "3h 02m", "2d 4h". */
@@ -49,6 +66,9 @@ export function formatLocalTime(ms: number): string {
 
 export function formatAlarmTable(alarms: readonly Alarm[], now: number): string {
   const header = ["ID", "STATUS", "LEVEL", "DEVICE", "TITLE", "CREATED", "DURATION"];
+  // Silenced repeats (new episodes within the rule's period) only when some alarm has them.
+  const repeats = alarms.some((a) => (a.recurrences ?? 0) > 0);
+  if (repeats) header.push("REPEATS");
   const rows = alarms.map((a) => [
     a.id,
     STATUS_WORDS[a.status] ?? String(a.status),
@@ -57,6 +77,7 @@ export function formatAlarmTable(alarms: readonly Alarm[], now: number): string 
     a.title ?? a.name ?? "",
     formatLocalTime(a.created),
     formatDuration((a.resolvedAt ?? now) - a.created),
+    ...(repeats ? [repeatsCell(a)] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
@@ -65,6 +86,13 @@ export function formatAlarmTable(alarms: readonly Alarm[], now: number): string 
       .join("  ")
       .trimEnd();
   return [line(header), ...rows.map(line)].join("\n").concat("\n");
+}
+
+/** "3 (last 2026-01-15 08:05:00)", or "" when none. */
+function repeatsCell(a: Alarm): string {
+  const n = a.recurrences ?? 0;
+  if (n === 0) return "";
+  return a.lastRecurrence ? `${n} (last ${formatLocalTime(a.lastRecurrence)})` : String(n);
 }
 
 export async function main(args: string[], io: CliIO): Promise<number> {
@@ -91,11 +119,15 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     return EXIT_USAGE;
   }
 
+  // The config is read also with --db: its secrets are masked in what is printed (an operator may
+  // have pasted a token into a rule or alarm title). Without the service's environment only the
+  // secrets written in the file itself are known.
+  const cfgFile = v.config ?? DEFAULT_CONFIG;
+  const loaded = await loadConfig(cfgFile, io.env, { cwd: io.cwd });
+  const secrets = [...new Set([...loaded.secrets, ...configSecrets(loaded.config)])];
   let file: string;
   if (v.db !== undefined) file = resolvePath(v.db, io.cwd);
   else {
-    const cfgFile = v.config ?? DEFAULT_CONFIG;
-    const loaded = await loadConfig(cfgFile, io.env, { cwd: io.cwd });
     let dataDir = loaded.config?.dataDir;
     if (dataDir === undefined) {
       // Listing alarms must work from a shell without the service's secrets in the environment.
@@ -126,7 +158,8 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     }
     const { rows, total } = queryAlarms(db, status, limit);
     if (v.json) {
-      io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+      // Shaped as the local API answers, and masked the same way.
+      io.stdout(`${JSON.stringify(redact(rows.map(alarmShape), secrets), null, 2)}\n`);
       return EXIT_OK;
     }
     const what = status === "all" ? "" : `${status} `;
@@ -134,7 +167,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       io.stdout(`No ${what}alarms.\n`);
       return EXIT_OK;
     }
-    io.stdout(formatAlarmTable(rows, Date.now()));
+    io.stdout(formatAlarmTable(redact(rows, secrets), Date.now()));
     if (total > rows.length)
       io.stdout(`(showing the newest ${rows.length} of ${total} ${what}alarms; --limit 0 shows all)\n`);
     return EXIT_OK;

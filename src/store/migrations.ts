@@ -82,4 +82,45 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX outbox_done ON outbox(state, done_at);
     `,
   },
+  {
+    version: 11,
+    name: "alarm-periods-operator-alarms-firings",
+    sql: `
+      -- silenced repeats of an alarm (new episodes within the rule's period of its raise)
+      ALTER TABLE alarms ADD COLUMN recurrences INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE alarms ADD COLUMN last_recurrence INTEGER;
+      -- status of the silenced repeat still going on (0: none), so a restart neither counts it twice nor raises it
+      ALTER TABLE alarms ADD COLUMN repeating INTEGER NOT NULL DEFAULT 0;
+      -- product key and origin, for /alert/list?key= and operator alarms
+      ALTER TABLE alarms ADD COLUMN product TEXT NOT NULL DEFAULT '';
+      UPDATE alarms SET product = COALESCE(CASE WHEN json_valid(doc) THEN json_extract(doc, '$.resource.product') END, '');
+      -- operator alarms (rule_id '') are not rule episodes: any number of them may be open per device
+      DROP INDEX alarms_open;
+      CREATE UNIQUE INDEX alarms_open ON alarms(rule_id, device_id) WHERE status > 0 AND rule_id <> '';
+      -- last raise of a (rule, device), for the rule's period after a restart
+      CREATE INDEX alarms_rule_device ON alarms(rule_id, device_id, created);
+
+      -- firings of rules with actions.alarm false: not alarms (never listed nor sent as alarms), the
+      -- local record their work order and period hang on. Same columns as alarms, so one repository serves both.
+      CREATE TABLE firings (
+        id              TEXT PRIMARY KEY,
+        rule_id         TEXT NOT NULL,
+        device_id       TEXT NOT NULL,
+        status          INTEGER NOT NULL,
+        level           INTEGER NOT NULL,
+        created         INTEGER NOT NULL,
+        updated         INTEGER NOT NULL,
+        resolved_at     INTEGER,
+        upstream_id     TEXT,
+        work_order_id   TEXT,
+        doc             TEXT NOT NULL,
+        recurrences     INTEGER NOT NULL DEFAULT 0,
+        last_recurrence INTEGER,
+        repeating       INTEGER NOT NULL DEFAULT 0,
+        product         TEXT NOT NULL DEFAULT ''
+      ) STRICT;
+      CREATE INDEX firings_rule_device ON firings(rule_id, device_id, created);
+      CREATE INDEX firings_open ON firings(status) WHERE status > 0;
+    `,
+  },
 ];

@@ -3,7 +3,6 @@
 // rows commit or roll back together with the alarm. Rows hold the logical payload; the wire body
 // is built at send time, when the upstream id / orderId it depends on is known.
 
-import type { Statement } from "better-sqlite3";
 import type { WorkOrdersConfig } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
@@ -28,11 +27,17 @@ export interface AlertAddPayload {
   created: number;
 }
 
-/** Logical body of `POST /alert/update`; `id` (the upstream id) is added at send time. */
+/**
+ * Logical body of `POST /alert/update`; `id` (the upstream id) is added at send time. The platform
+ * requires `name` on every update; `title` / `message` only when this change altered them.
+ */
 export interface AlertUpdatePayload {
+  name: string;
   status: number;
   level: number;
   updated: number;
+  title?: string;
+  message?: string;
 }
 
 export interface WebhookPayload {
@@ -64,21 +69,13 @@ export const alertStream = (alarmId: string) => `a:${alarmId}`;
 export const workOrderStream = (alarmId: string) => `w:${alarmId}`;
 export const webhookStream = (alarmId: string) => `h:${alarmId}`;
 
-const PERIOD_NS = "webhook.period";
-
 export class OutboxWriter implements AlarmChangeSink {
   readonly #repo: OutboxRepo;
-  readonly #db: Db;
   readonly #workOrders: boolean;
-  readonly #log: Logger | undefined;
-  #periodGet: Statement<unknown[]> | null = null;
-  #periodSet: Statement<unknown[]> | null = null;
 
   constructor(opts: { db: Db; clock?: Clock; workOrders?: WorkOrdersConfig | undefined; log?: Logger }) {
-    this.#db = opts.db;
     this.#repo = new OutboxRepo({ db: opts.db });
     this.#workOrders = workOrdersEnabled(opts.workOrders);
-    this.#log = opts.log;
   }
 
   /** Called inside the alarm transaction: throws only on a database error, which rolls it back. */
@@ -89,15 +86,20 @@ export class OutboxWriter implements AlarmChangeSink {
   #write(c: AlarmChange): void {
     const a = c.alarm;
     const now = c.now;
+    // Period OFF: the alarm is the platform's record and is sent; the rule's actions do not run.
+    const acts = c.rule !== null && c.rule.off !== true;
     if (c.kind === "created") {
-      this.#repo.insert({
-        kind: "alert.add",
-        stream: alertStream(a.id),
-        alarmId: a.id,
-        payload: JSON.stringify(alertAddPayload(a)),
-        created: now,
-      });
-      if (this.#workOrders && c.rule?.actions?.workOrder) {
+      // A firing (actions.alarm false) is no alarm: only the rule's actions go out.
+      if (!c.firing) {
+        this.#repo.insert({
+          kind: "alert.add",
+          stream: alertStream(a.id),
+          alarmId: a.id,
+          payload: JSON.stringify(alertAddPayload(a)),
+          created: now,
+        });
+      }
+      if (acts && this.#workOrders && c.rule?.actions?.workOrder) {
         this.#repo.insert({
           kind: "workorder.create",
           stream: workOrderStream(a.id),
@@ -106,21 +108,27 @@ export class OutboxWriter implements AlarmChangeSink {
           created: now,
         });
       }
-      this.#webhook(c);
+      if (acts) this.#webhook(c);
       return;
     }
+    if (c.firing && c.kind === "updated") return;
     const update: AlertUpdatePayload = {
+      name: a.name,
       status: c.kind === "resolved" ? 0 : a.status,
       level: a.level,
       updated: a.updated,
     };
-    this.#repo.insert({
-      kind: "alert.update",
-      stream: alertStream(a.id),
-      alarmId: a.id,
-      payload: JSON.stringify(update),
-      created: now,
-    });
+    if (c.previous !== null && c.previous.title !== a.title) update.title = a.title;
+    if (c.previous !== null && c.previous.message !== a.message) update.message = a.message;
+    if (!c.firing) {
+      this.#repo.insert({
+        kind: "alert.update",
+        stream: alertStream(a.id),
+        alarmId: a.id,
+        payload: JSON.stringify(update),
+        created: now,
+      });
+    }
     if (c.kind === "resolved") {
       if (a.workOrderId !== null || this.#repo.hasWorkOrderCreate(a.id)) {
         this.#repo.insert({
@@ -131,31 +139,25 @@ export class OutboxWriter implements AlarmChangeSink {
           created: now,
         });
       }
-      this.#webhook(c);
+      if (acts && !this.#withinPeriod(c)) this.#webhook(c);
     }
   }
 
-  /** A rule's webhook fires at most once per (rule, device) per `period` seconds (SPEC §5). */
+  /**
+   * Whether a change happens within the rule's period of its raise. The raise itself is gated by
+   * the alarm service (a new episode within the period is a silenced repeat and never gets here);
+   * the resolve notification of a raised alarm is the webhook's second call, so within the period
+   * it is left out: the rule's webhook runs once per period.
+   */
+  #withinPeriod(c: AlarmChange): boolean {
+    const periodMs = Math.max(0, (c.rule?.period ?? 0) * 1000);
+    return periodMs > 0 && c.now - c.alarm.created < periodMs;
+  }
+
+  /** The rule's webhook, on raise and on resolve (see #withinPeriod). */
   #webhook(c: AlarmChange): void {
     const url = c.rule?.actions?.webhook;
-    if (!url || !c.rule) return;
-    const periodMs = Math.max(0, (c.rule.period ?? 0) * 1000);
-    const key = `${c.rule.id}\u0000${c.alarm.resource.id}`;
-    if (periodMs > 0) {
-      this.#periodGet ??= this.#db.prepare("SELECT value FROM kv WHERE ns = ? AND key = ?");
-      const last = this.#periodGet.get(PERIOD_NS, key) as { value: string } | undefined;
-      if (last !== undefined && c.now - Number(last.value) < periodMs) {
-        this.#log?.debug(
-          { rule: c.rule.id, device: c.alarm.resource.id },
-          "webhook within the rule's period: not sent",
-        );
-        return;
-      }
-    }
-    this.#periodSet ??= this.#db.prepare(
-      "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value",
-    );
-    this.#periodSet.run(PERIOD_NS, key, String(c.now));
+    if (!url) return;
     const payload: WebhookPayload = { url, alarm: c.kind === "resolved" ? { ...c.alarm, status: 0 } : c.alarm };
     this.#repo.insert({
       kind: "webhook",

@@ -290,7 +290,7 @@ describe("alarms", () => {
     ["missing status", { id: "a-2" }, 400, 104001, /Miss required parameter: status/],
     ["id of wrong type", { id: 5, status: 0 }, 400, 104001, /Invalid parameter: id/],
     ["status other than 0", { id: "a-2", status: 2 }, 400, 104001, /Invalid parameter: status/],
-    ["unknown id", { id: "nope", status: 0 }, 404, 104004, /Alarm not found: nope/],
+    ["unknown id", { id: "nope", status: 0 }, 404, 104004, /No alarm with id nope/],
     ["malformed JSON", '{"id": "a-2", ', 400, 104001, /Malformed JSON body/],
     ["an array body", "[1,2]", 400, 104001, /Invalid parameter: body/],
     ["an empty body", "", 400, 104001, /Miss required parameter: body/],
@@ -330,23 +330,27 @@ describe("alarms", () => {
 });
 
 describe("rules", () => {
-  it("add → get → list → update → del round-trip", async () => {
+  it("add → get → list → update → del answer the rule object itself, file beside it", async () => {
     const add = await h.post("/rule/add", RULE);
     assert.equal(add.status, 200);
-    assert.deepEqual(await add.json(), { code: 0, data: RULE });
-    const get = (await (await h.get(`/rule/get?id=${RULE.id}`)).json()) as {
-      data: { rule: typeof RULE; file: string };
-    };
-    assert.deepEqual(get.data.rule, RULE);
-    const list = (await (await h.get("/rule/list")).json()) as { data: { total: number; rules: any[] } };
-    assert.equal(list.data.total, 1);
-    const changed = { ...RULE, level: 5 };
-    const upd = await h.post("/rule/update", changed);
+    const shaped = { ...RULE, file: "rules/meter-overvoltage.json" };
+    assert.deepEqual(await add.json(), shaped);
+    assert.deepEqual(await (await h.get(`/rule/get?id=${RULE.id}`)).json(), shaped);
+    const list = (await (await h.get("/rule/list")).json()) as Record<string, unknown>;
+    assert.deepEqual(list, { total: 1, offset: 0, limit: 100, rules: [shaped], problems: [] });
+    const upd = await h.post("/rule/update", { ...RULE, level: 5 });
     assert.equal(upd.status, 200);
-    assert.equal(h.rules.get(RULE.id)?.rule.level, 5);
+    assert.equal(((await upd.json()) as { level: number }).level, 5);
+    assert.equal(h.rules.get(RULE.id)?.def.level, 5);
     const del = await h.post("/rule/del", { id: RULE.id });
-    assert.deepEqual(await del.json(), { code: 0, data: { id: RULE.id } });
-    assert.equal((await h.get(`/rule/get?id=${RULE.id}`)).status, 404);
+    assert.deepEqual(await del.json(), { ...shaped, level: 5 }, "the deleted rule is returned");
+    const gone = await h.get(`/rule/get?id=${RULE.id}`);
+    assert.equal(gone.status, 404);
+    assert.deepEqual(await gone.json(), {
+      code: 104004,
+      message: "Rule not found: meter-overvoltage",
+      id: "meter-overvoltage",
+    });
   });
 
   it("a bad rule is refused with 104001 naming the field", async () => {
@@ -363,13 +367,23 @@ describe("rules", () => {
     assert.equal(h.rules.byId.size, 0);
   });
 
-  it("update/del of an unknown id are 404; missing id is 400", async () => {
-    assert.equal((await h.post("/rule/update", { ...RULE, id: "ghost" })).status, 404);
-    assert.equal((await h.post("/rule/del", { id: "ghost" })).status, 404);
+  it("unknown ids are 404 104004; a missing id is 400 104001; list parameters are checked", async () => {
+    for (const res of [
+      await h.post("/rule/update", { ...RULE, id: "ghost" }),
+      await h.post("/rule/del", { id: "ghost" }),
+    ]) {
+      assert.equal(res.status, 404);
+      assert.deepEqual(await res.json(), { code: 104004, message: "Rule not found: ghost", id: "ghost" });
+    }
     const miss = await h.post("/rule/del", {});
     assert.equal(miss.status, 400);
     assert.equal(((await miss.json()) as { message: string }).message, "Miss required parameter: id");
     assert.equal((await h.get("/rule/get")).status, 400);
+    for (const q of ["limit=x", "limit=5000", "offset=-1", "order=up", "orderBy=conditions"]) {
+      const res = await h.get(`/rule/list?${q}`);
+      assert.equal(res.status, 400, q);
+      assert.equal(((await res.json()) as { code: number }).code, 104001);
+    }
   });
 });
 

@@ -11,12 +11,16 @@ import { MetricsRegistry } from "../../../src/core/metrics.js";
 import type {
   AdminResult,
   AlarmListQuery,
+  AlarmOperator,
   AlarmQueries,
+  AlarmRemoval,
   HookAdmin,
   HookInfo,
+  ManualAlarmInput,
   OutboxStats,
   OutboxSummary,
   RuleAdmin,
+  RuleEntry,
 } from "../../../src/core/ports.js";
 import type { Alarm, DeviceState, RuleDefinition } from "../../../src/core/types.js";
 import { type HealthReport, HttpApi, type HttpApiOptions } from "../../../src/http/server.js";
@@ -50,7 +54,7 @@ export function makeAlarm(id: string, over: Partial<Alarm> = {}): Alarm {
 }
 
 /** The alarm store as the SQLite repo exposes it, over a Map; resolve() emits like the real tracker. */
-export class MemoryAlarms implements AlarmQueries {
+export class MemoryAlarms implements AlarmQueries, AlarmOperator {
   readonly byId = new Map<string, Alarm>();
   readonly resolves: { id: string; by: string; remark: string }[] = [];
   constructor(
@@ -78,11 +82,49 @@ export class MemoryAlarms implements AlarmQueries {
       const t = q.q.toLowerCase();
       rows = rows.filter((a) => [a.name, a.title, a.message, a.resource.id].some((s) => s.toLowerCase().includes(t)));
     }
+    if (q.key) rows = rows.filter((a) => a.resource.product === q.key);
+    const since = q.recurringSince;
+    if (since !== undefined) rows = rows.filter((a) => (a.lastRecurrence ?? -1) >= since);
     const key = q.orderBy ?? "created";
     const dir = q.order === "desc" ? -1 : 1;
-    rows.sort((a, b) => (a[key] - b[key]) * dir || a.id.localeCompare(b.id) * dir);
+    const cmp = (x: unknown, y: unknown) =>
+      typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+    rows.sort((a, b) => cmp(a[key], b[key]) * dir || a.id.localeCompare(b.id) * dir);
     const offset = q.offset ?? 0;
     return { total: rows.length, alarms: rows.slice(offset, offset + (q.limit ?? 100)) };
+  }
+  async raise(input: ManualAlarmInput): Promise<Alarm> {
+    const now = this.clock.now();
+    const a = makeAlarm(`op-${this.byId.size + 1}`, {
+      ruleId: "",
+      name: input.name,
+      title: input.title ?? input.name,
+      message: input.message ?? input.name,
+      type: "operator",
+      level: input.level ?? 2,
+      status: input.status ?? 2,
+      resource: { id: input.deviceId ?? "", product: "" },
+      details: input.details ?? {},
+      created: now,
+      updated: now,
+      origin: "operator",
+    });
+    this.byId.set(a.id, a);
+    return a;
+  }
+  async amend(id: string, changes: { level?: number; title?: string; message?: string }): Promise<Alarm | undefined> {
+    const a = this.byId.get(id);
+    if (!a) return undefined;
+    const next = { ...a, ...changes, updated: this.clock.now() };
+    this.byId.set(id, next);
+    return next;
+  }
+  async remove(id: string): Promise<AlarmRemoval> {
+    const a = this.byId.get(id);
+    if (!a) return { ok: false, reason: "not-found" };
+    if (a.status > 0) return { ok: false, reason: "active", alarm: a };
+    this.byId.delete(id);
+    return { ok: true, alarm: a };
   }
   async resolve(id: string, by: string, remark: string): Promise<Alarm | null> {
     const a = this.byId.get(id);
@@ -97,53 +139,58 @@ export class MemoryAlarms implements AlarmQueries {
   }
 }
 
-/** Rule admin over a Map with the same refusal shape as the file-backed one. */
+/** Rule admin over a Map with the same refusal shape as the file-backed one (src/rules/admin.ts). */
 export class MemoryRules implements RuleAdmin {
-  readonly byId = new Map<string, { rule: RuleDefinition; file: string }>();
+  readonly byId = new Map<string, RuleEntry>();
   problemList: Problem[] = [];
 
   problems(): readonly Problem[] {
     return this.problemList;
   }
-  list(): { rule: RuleDefinition; file: string }[] {
+  entries(): RuleEntry[] {
     return [...this.byId.values()];
   }
-  get(id: string): { rule: RuleDefinition; file: string } | undefined {
+  get(id: string): RuleEntry | undefined {
     return this.byId.get(id);
   }
-  #validate(raw: unknown): AdminResult<RuleDefinition> {
+  #validate(raw: unknown): AdminResult<RuleEntry> {
     const file = "api";
     const problems: Problem[] = [];
     const r = raw as Record<string, unknown>;
-    for (const k of ["id", "name", "key", "type", "level", "conditions"]) {
+    for (const k of ["id", "key", "conditions"]) {
       if (r[k] === undefined) problems.push({ file, path: `$.${k}`, message: "required key is missing" });
     }
     if (r.level !== undefined && (typeof r.level !== "number" || r.level < 0 || r.level > 5)) {
       problems.push({ file, path: "$.level", message: "must be an integer 0–5" });
     }
     if (problems.length) return { ok: false, problems };
-    return { ok: true, value: raw as RuleDefinition };
+    const def = { type: "rule", level: 2, ...r } as unknown as RuleDefinition;
+    return { ok: true, value: { def, doc: { ...r }, file: `rules/${def.id}.json`, problems: [] } };
   }
-  async add(raw: unknown): Promise<AdminResult<RuleDefinition>> {
+  async add(raw: unknown): Promise<AdminResult<RuleEntry>> {
     const v = this.#validate(raw);
     if (!v.ok) return v;
-    if (this.byId.has(v.value.id)) {
-      return { ok: false, problems: [{ file: "api", path: "$.id", message: `a rule with id "${v.value.id}" exists` }] };
+    if (this.byId.has(v.value.def.id)) {
+      return {
+        ok: false,
+        problems: [{ file: "api", path: "$.id", message: `a rule with id "${v.value.def.id}" exists` }],
+      };
     }
-    this.byId.set(v.value.id, { rule: v.value, file: `${v.value.id}.json` });
+    this.byId.set(v.value.def.id, v.value);
     return v;
   }
-  async update(raw: unknown): Promise<AdminResult<RuleDefinition>> {
+  async update(raw: unknown): Promise<AdminResult<RuleEntry>> {
     const v = this.#validate(raw);
     if (!v.ok) return v;
-    const cur = this.byId.get(v.value.id);
-    if (!cur) return { ok: false, problems: [], notFound: true };
-    this.byId.set(v.value.id, { rule: v.value, file: cur.file });
+    if (!this.byId.has(v.value.def.id)) return { ok: false, problems: [], notFound: true };
+    this.byId.set(v.value.def.id, v.value);
     return v;
   }
-  async del(id: string): Promise<AdminResult<{ id: string }>> {
-    if (!this.byId.delete(id)) return { ok: false, problems: [], notFound: true };
-    return { ok: true, value: { id } };
+  async del(id: string): Promise<AdminResult<RuleEntry>> {
+    const e = this.byId.get(id);
+    if (!e) return { ok: false, problems: [], notFound: true };
+    this.byId.delete(id);
+    return { ok: true, value: e };
   }
 }
 

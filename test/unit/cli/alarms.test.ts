@@ -86,6 +86,8 @@ before(() => {
       JSON.stringify(doc),
     );
   }
+  // 01A had three silenced repeats (new episodes within its rule's period).
+  db.prepare("UPDATE alarms SET recurrences = 3, last_recurrence = ? WHERE id = '01A'").run(T0 + 600_000);
   db.close();
   writeFileSync(join(dir, "agent.json"), JSON.stringify({ gatewayId: "gw", dataDir: "./data" }));
 });
@@ -111,7 +113,7 @@ describe("edge-agent alarms", () => {
     assert.equal(await main(["-c", "agent.json", "--status", "resolved"], c.io), 0);
     const lines = c.out().trimEnd().split("\n");
     assert.equal(lines.length, 2);
-    assert.match(lines[1]!, /^01A\s+resolved\s+4\s+meter-01\s+.*\s1m 30s$/);
+    assert.match(lines[1]!, /^01A\s+resolved\s+4\s+meter-01\s+.*\s1m 30s\s+3 \(last /);
   });
 
   test("--json --status all returns full alarms with column fields, exact work-order id", async () => {
@@ -127,6 +129,21 @@ describe("edge-agent alarms", () => {
     assert.equal(list[2]!.resolvedAt, T0 + 90_000);
     assert.deepEqual(list[0]!.details, { voltage: 252, threshold: 250 });
     assert.equal(list[0]!.resource.name, "Main incomer");
+  });
+
+  test("silenced repeats show in the table and in --json (the API's alarm shape)", async () => {
+    const c = capture();
+    assert.equal(await main(["-c", "agent.json", "--status", "resolved"], c.io), 0);
+    const lines = c.out().trimEnd().split("\n");
+    assert.match(lines[0]!, /DURATION\s+REPEATS$/);
+    assert.ok(lines[1]!.endsWith(`3 (last ${formatLocalTime(T0 + 600_000)})`), lines[1]);
+    const j = capture();
+    assert.equal(await main(["-c", "agent.json", "--status", "all", "--json"], j.io), 0);
+    const list = JSON.parse(j.out()) as (Alarm & { device: Alarm["resource"] })[];
+    const a = list.find((x) => x.id === "01A")!;
+    assert.deepEqual([a.recurrences, a.lastRecurrence, a.origin], [3, T0 + 600_000, "rule"]);
+    assert.deepEqual(a.device, a.resource);
+    assert.equal(list.find((x) => x.id === "01C")!.recurrences, 0);
   });
 
   test("--limit caps the list and says so", async () => {

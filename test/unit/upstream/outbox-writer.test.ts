@@ -62,8 +62,8 @@ test("raise → add (+ work order, + webhook); escalate → update; resolve → 
     "title",
   ]);
   assert.equal(add.id, "A1");
-  assert.deepEqual(JSON.parse(r[3]!.payload), { status: 2, level: 5, updated: 2000 });
-  assert.deepEqual(JSON.parse(r[4]!.payload), { status: 0, level: 4, updated: 3000 });
+  assert.deepEqual(JSON.parse(r[3]!.payload), { name: "overvoltage", status: 2, level: 5, updated: 2000 });
+  assert.deepEqual(JSON.parse(r[4]!.payload), { name: "overvoltage", status: 0, level: 4, updated: 3000 });
   assert.match(JSON.parse(r[5]!.payload).remark, /voltage back to 231 V/);
 });
 
@@ -79,18 +79,55 @@ test("no work-order rows when work orders are disabled or the rule has none; no 
   );
 });
 
-test("webhook at most once per (rule, device) per period", () => {
+test("period: the raise's webhook is written (the service silences repeats); a resolve within the period has none", () => {
   const w = new OutboxWriter({ db });
   const rule = testRule({ id: "r-period", period: 60, actions: { webhook: "http://127.0.0.1:1/h" } });
   commitChange(db, w, "created", testAlarm("C1", 10_000, { ruleId: "r-period" }), { rule, now: 10_000 });
   commitChange(db, w, "resolved", testAlarm("C1", 10_000, { ruleId: "r-period", status: 0 }), { rule, now: 20_000 });
-  commitChange(db, w, "created", testAlarm("C2", 30_000, { ruleId: "r-period" }), { rule, now: 30_000 });
-  commitChange(db, w, "resolved", testAlarm("C2", 30_000, { ruleId: "r-period", status: 0 }), { rule, now: 40_000 });
-  commitChange(db, w, "created", testAlarm("C3", 71_000, { ruleId: "r-period" }), { rule, now: 71_000 });
+  commitChange(db, w, "created", testAlarm("C2", 71_000, { ruleId: "r-period" }), { rule, now: 71_000 });
+  commitChange(db, w, "resolved", testAlarm("C2", 71_000, { ruleId: "r-period", status: 0 }), { rule, now: 140_000 });
   const hooks = db
-    .prepare("SELECT alarm_id FROM outbox WHERE kind = 'webhook' AND alarm_id LIKE 'C%' ORDER BY seq")
-    .all();
-  assert.deepEqual(hooks, [{ alarm_id: "C1" }, { alarm_id: "C3" }]);
+    .prepare("SELECT alarm_id, payload FROM outbox WHERE kind = 'webhook' AND alarm_id LIKE 'C%' ORDER BY seq")
+    .all() as { alarm_id: string; payload: string }[];
+  assert.deepEqual(
+    hooks.map((h) => [h.alarm_id, JSON.parse(h.payload).alarm.status]),
+    [
+      ["C1", 2],
+      ["C2", 2],
+      ["C2", 0],
+    ],
+  );
+});
+
+test("period OFF: the alarm is sent (add, update), no work order and no webhook", () => {
+  const w = new OutboxWriter({ db, workOrders: WO });
+  const rule = testRule({ id: "r-off", off: true, actions: { workOrder: {}, webhook: "http://127.0.0.1:1/h" } });
+  commitChange(db, w, "created", testAlarm("E1", 1000, { ruleId: "r-off" }), { rule });
+  commitChange(db, w, "resolved", testAlarm("E1", 1000, { ruleId: "r-off", status: 0 }), { rule, now: 5000 });
+  assert.deepEqual(
+    rows("E1").map((x) => x.kind),
+    ["alert.add", "alert.update"],
+  );
+});
+
+test("a firing (actions.alarm false): work order and webhook, no alert rows", () => {
+  const w = new OutboxWriter({ db, workOrders: WO });
+  const rule = testRule({ id: "r-fire", actions: { alarm: false, workOrder: {}, webhook: "http://127.0.0.1:1/h" } });
+  const f = testAlarm("F1", 1000, { ruleId: "r-fire" });
+  db.transaction(() => {
+    const base = { rule, device: {} as never, cause: { by: "rule", remark: "cleared" }, firing: true };
+    w.writeInTransaction([{ ...base, kind: "created", alarm: f, previous: null, now: 1000 }]);
+    w.writeInTransaction([{ ...base, kind: "updated", alarm: { ...f, status: 1 }, previous: f, now: 1500 }]);
+    w.writeInTransaction([{ ...base, kind: "resolved", alarm: { ...f, status: 0 }, previous: f, now: 2000 }]);
+  })();
+  assert.deepEqual(
+    rows("F1").map((x) => x.stream),
+    ["w:F1", "h:F1", "w:F1", "h:F1"],
+  );
+  assert.deepEqual(
+    rows("F1").map((x) => x.kind),
+    ["workorder.create", "webhook", "workorder.complete", "webhook"],
+  );
 });
 
 test("rows roll back with the alarm transaction", () => {
