@@ -11,10 +11,11 @@ export type ParsedArgs<O extends Options> = ReturnType<typeof parseArgs<{ option
 export function parseCommandArgs<O extends Options>(
   args: string[],
   options: O,
-): { ok: true; values: ParsedArgs<O> } | { ok: false; error: string } {
+  opts: { positionals?: boolean } = {},
+): { ok: true; values: ParsedArgs<O>; positionals: string[] } | { ok: false; error: string } {
   try {
-    const r = parseArgs({ args, options, allowPositionals: false, strict: true });
-    return { ok: true, values: r.values as ParsedArgs<O> };
+    const r = parseArgs({ args, options, allowPositionals: opts.positionals ?? false, strict: true });
+    return { ok: true, values: r.values as ParsedArgs<O>, positionals: r.positionals };
   } catch (err) {
     return { ok: false, error: errorMessage(err) };
   }

@@ -21,6 +21,7 @@ Commands:
   alarms   [-c FILE] [--status active|resolved|all] [--json] [--limit N] [--db FILE]
                                                      ${COMMANDS.alarms}
   outbox   [-c FILE] [--json]                        ${COMMANDS.outbox}
+  outbox   retry ID [-c FILE] [--json]               put dead letter ID back in the queue
   sim      [--port N]                                ${COMMANDS.sim}
 
 Options:
@@ -67,18 +68,25 @@ export async function dispatch(argv: string[], io: CliIO): Promise<number> {
     io.stderr(`edge-agent: unknown command '${first}'\n\n${USAGE}`);
     return EXIT_USAGE;
   }
-  if (rest.includes("-h") || rest.includes("--help")) {
-    io.stdout(USAGE);
-    return EXIT_OK;
-  }
+  const help = rest.includes("-h") || rest.includes("--help");
   // A variable specifier: a command another part of the build has not shipped must not break the rest.
   const specifier = `./${first}.js`;
   let mod: unknown;
   try {
     mod = await import(specifier);
   } catch (err) {
+    if (help) {
+      io.stdout(USAGE);
+      return EXIT_OK;
+    }
     io.stderr(`edge-agent: command '${first}' cannot be loaded: ${errorMessage(err)}\n`);
     return EXIT_FAILURE;
+  }
+  if (help) {
+    // A command with subcommands or more to say exports its own HELP; the others share the overview.
+    const own = mod !== null && typeof mod === "object" ? (mod as { HELP?: unknown }).HELP : undefined;
+    io.stdout(typeof own === "string" ? own : USAGE);
+    return EXIT_OK;
   }
   if (!isCommandModule(mod)) {
     io.stderr(`edge-agent: command '${first}' is not available in this build\n`);

@@ -1,9 +1,10 @@
 // Durable outbox rows (SPEC §7): every query the writer, the dispatcher and `edge-agent outbox`
 // run against the `outbox` table. States: pending → delivered | skipped | dead | dropped. A row is
 // only ever removed from `pending`, never inserted before an existing one, so the lowest pending
-// seq of a stream stays its head until it is settled: that is what keeps per-alarm order.
+// seq of a stream stays its head until it is settled: that is what keeps per-alarm order. The one
+// exception is an operator's `outbox retry`, which puts a dead letter back as pending (see requeue).
 
-import type { OutboxStats, OutboxSummary } from "../core/ports.js";
+import type { DeadLetterInfo, OutboxStats, OutboxSummary } from "../core/ports.js";
 import type { Db } from "./db.js";
 
 export type OutboxKind = "alert.add" | "alert.update" | "workorder.create" | "workorder.complete" | "webhook";
@@ -51,6 +52,22 @@ export interface PauseState {
 }
 
 const KV_NS = "outbox";
+/** The platform's answer (code, msg) of a dead-lettered row, keyed by seq: kept beside the row, removed with it. */
+const ANSWER_NS = "outbox.answer";
+
+/** A refusal the platform answered with its own code (e.g. a work-order API `code` and `msg`). */
+export interface PlatformAnswer {
+  code: string;
+  msg: string | null;
+}
+
+/** Dead-letter reasons that only mean "an earlier item of the same alarm did not go": re-queued with it. */
+export const DEPENDENCY_REASONS = ["no upstream id:", "no orderId:"] as const;
+
+export interface RequeueResult {
+  /** The row re-queued, then the later rows of its stream that had died waiting for it. */
+  requeued: { seq: number; kind: OutboxKind; alarmId: string | null }[];
+}
 
 export class OutboxRepo implements OutboxStats {
   readonly #db: Db;
@@ -95,8 +112,9 @@ export class OutboxRepo implements OutboxStats {
   markSkipped(seq: number, now: number, reason: string): void {
     this.#s.settle.run("skipped", now, reason, seq);
   }
-  markDead(seq: number, now: number, error: string): void {
-    this.#s.settle.run("dead", now, error, seq);
+  markDead(seq: number, now: number, error: string, answer?: PlatformAnswer): void {
+    const r = this.#s.settle.run("dead", now, error, seq);
+    if (answer !== undefined && r.changes > 0) this.#s.kvSet.run(ANSWER_NS, String(seq), JSON.stringify(answer));
   }
   markRetry(seq: number, nextAt: number, error: string): void {
     this.#s.retry.run(nextAt, error, seq);
@@ -112,7 +130,39 @@ export class OutboxRepo implements OutboxStats {
     this.#s.setUpstream.run(upstreamId, upstreamId, alarmId);
   }
   setWorkOrderId(alarmId: string, orderId: string): void {
-    this.#s.setWorkOrder.run(orderId, orderId, alarmId);
+    if (this.#s.setWorkOrder.run(orderId, orderId, alarmId).changes === 0) {
+      this.#s.setFiringWorkOrder.run(orderId, alarmId);
+    }
+  }
+
+  /** Name of the alarm (for `/alert/update` rows written before they carried it), or undefined. */
+  alarmName(alarmId: string): string | undefined {
+    const r = this.#s.alarmName.get(alarmId) as { name: unknown } | undefined;
+    return typeof r?.name === "string" && r.name !== "" ? r.name : undefined;
+  }
+
+  /**
+   * Operator retry of a dead letter: back to pending, due now, attempts reset. Later rows of the same
+   * stream that died only because this one had not gone are re-queued too; per-stream order by seq
+   * still puts this one first. `created` restarts at `now` so retention gives it a full period again.
+   * Undefined when `seq` is not a dead letter.
+   */
+  requeue(seq: number, now: number): RequeueResult | undefined {
+    return this.#db.transaction((): RequeueResult | undefined => {
+      const row = this.#s.deadRow.get(seq) as
+        | { seq: number; kind: OutboxKind; stream: string; alarm_id: string | null }
+        | undefined;
+      if (row === undefined) return undefined;
+      const rows = [row];
+      for (const later of this.#s.deadLater.all(row.stream, seq) as (typeof row & { last_error: string | null })[]) {
+        if (DEPENDENCY_REASONS.some((p) => later.last_error?.startsWith(p))) rows.push(later);
+      }
+      for (const r of rows) {
+        this.#s.requeue.run(now, r.seq);
+        this.#s.kvDel.run(ANSWER_NS, String(r.seq));
+      }
+      return { requeued: rows.map((r) => ({ seq: r.seq, kind: r.kind, alarmId: r.alarm_id })) };
+    })();
   }
 
   /** Whether a work-order create was ever written for this alarm (any state but dropped). */
@@ -121,8 +171,12 @@ export class OutboxRepo implements OutboxStats {
   }
   /** State of the last settled row of a kind in a stream (why a dependent row cannot go). */
   settledState(stream: string, kind: OutboxKind): OutboxState | undefined {
-    const r = this.#s.settledState.get(stream, kind) as { state: OutboxState } | undefined;
-    return r?.state;
+    return this.settled(stream, kind)?.state;
+  }
+  /** The same, with that row's error (so a dependent dead letter can say why its dependency died). */
+  settled(stream: string, kind: OutboxKind): { state: OutboxState; error: string | null } | undefined {
+    const r = this.#s.settledState.get(stream, kind) as { state: OutboxState; last_error: string | null } | undefined;
+    return r ? { state: r.state, error: r.last_error } : undefined;
   }
 
   /** Stored payload of the work-order create of an alarm (for the completion event), if still kept. */
@@ -156,6 +210,7 @@ export class OutboxRepo implements OutboxStats {
         cutoff,
       ).changes;
       const deleted = this.#s.purge.run(cutoff).changes;
+      if (deleted > 0) this.#s.purgeAnswers.run(ANSWER_NS);
       return { expired, deleted };
     })();
   }
@@ -206,13 +261,12 @@ export class OutboxRepo implements OutboxStats {
       dropped: droppedKv ? Number(droppedKv.value) : 0,
       paused: this.pausedTargets().length > 0,
       lastErrors,
+      lastDeadLetter: c.dead > 0 ? (this.deadLetters(1)[0] ?? null) : null,
     };
   }
 
-  /** Dead-letter rows, newest first (status page, CLI). */
-  deadLetters(
-    limit: number,
-  ): { seq: number; kind: string; alarmId: string | null; error: string | null; at: number }[] {
+  /** Dead-letter rows, newest first (status page, CLI), with the platform's code and msg when it answered one. */
+  deadLetters(limit: number): DeadLetterInfo[] {
     return (
       this.#s.dead.all(limit) as {
         seq: number;
@@ -220,8 +274,21 @@ export class OutboxRepo implements OutboxStats {
         alarm_id: string | null;
         last_error: string | null;
         done_at: number;
+        answer: string | null;
       }[]
-    ).map((r) => ({ seq: r.seq, kind: r.kind, alarmId: r.alarm_id, error: r.last_error, at: r.done_at }));
+    ).map((r) => {
+      const d: DeadLetterInfo = { seq: r.seq, kind: r.kind, alarmId: r.alarm_id, at: r.done_at, error: r.last_error };
+      if (r.answer !== null) {
+        try {
+          const a = JSON.parse(r.answer) as PlatformAnswer;
+          d.code = String(a.code);
+          if (a.msg !== null && a.msg !== undefined) d.msg = String(a.msg);
+        } catch {
+          // a damaged answer record: the error text still says it
+        }
+      }
+      return d;
+    });
   }
 }
 
@@ -244,7 +311,12 @@ function prepare(db: Db) {
     retry: db.prepare(
       "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE seq = ? AND state = 'pending'",
     ),
-    alarmRefs: db.prepare("SELECT upstream_id, work_order_id FROM alarms WHERE id = ?"),
+    // Firings (rules with actions.alarm false) carry work orders too, under their own ids.
+    alarmRefs: db.prepare(
+      `SELECT upstream_id, work_order_id FROM (SELECT id, upstream_id, work_order_id FROM alarms
+         UNION ALL SELECT id, upstream_id, work_order_id FROM firings) WHERE id = ? LIMIT 1`,
+    ),
+    setFiringWorkOrder: db.prepare("UPDATE firings SET work_order_id = ? WHERE id = ?"),
     setUpstream: db.prepare(
       "UPDATE alarms SET upstream_id = ?, doc = CASE WHEN json_valid(doc) THEN json_set(doc, '$.upstreamId', ?) ELSE doc END WHERE id = ?",
     ),
@@ -255,7 +327,7 @@ function prepare(db: Db) {
       "SELECT 1 AS x FROM outbox WHERE stream = ? AND kind = 'workorder.create' AND state <> 'dropped' LIMIT 1",
     ),
     settledState: db.prepare(
-      "SELECT state FROM outbox WHERE stream = ? AND kind = ? AND state <> 'pending' ORDER BY seq DESC LIMIT 1",
+      "SELECT state, last_error FROM outbox WHERE stream = ? AND kind = ? AND state <> 'pending' ORDER BY seq DESC LIMIT 1",
     ),
     createPayload: db.prepare(
       "SELECT payload FROM outbox WHERE stream = ? AND kind = 'workorder.create' ORDER BY seq DESC LIMIT 1",
@@ -273,7 +345,22 @@ function prepare(db: Db) {
     pendingByKind: db.prepare("SELECT kind, COUNT(*) AS n FROM outbox WHERE state = 'pending' GROUP BY kind"),
     oldestPending: db.prepare("SELECT created FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1"),
     dead: db.prepare(
-      "SELECT seq, kind, alarm_id, last_error, done_at FROM outbox WHERE state = 'dead' ORDER BY done_at DESC LIMIT ?",
+      `SELECT o.seq, o.kind, o.alarm_id, o.last_error, o.done_at,
+              (SELECT value FROM kv WHERE kv.ns = '${ANSWER_NS}' AND kv.key = CAST(o.seq AS TEXT)) AS answer
+         FROM outbox o WHERE o.state = 'dead' ORDER BY o.done_at DESC, o.seq DESC LIMIT ?`,
+    ),
+    deadRow: db.prepare("SELECT seq, kind, stream, alarm_id FROM outbox WHERE seq = ? AND state = 'dead'"),
+    deadLater: db.prepare(
+      "SELECT seq, kind, stream, alarm_id, last_error FROM outbox WHERE stream = ? AND seq > ? AND state = 'dead' ORDER BY seq",
+    ),
+    requeue: db.prepare(
+      "UPDATE outbox SET state = 'pending', attempts = 0, next_at = 0, done_at = NULL, created = ? WHERE seq = ? AND state = 'dead'",
+    ),
+    purgeAnswers: db.prepare(
+      "DELETE FROM kv WHERE ns = ? AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.seq = CAST(kv.key AS INTEGER) AND o.state = 'dead')",
+    ),
+    alarmName: db.prepare(
+      "SELECT CASE WHEN json_valid(doc) THEN json_extract(doc, '$.name') END AS name FROM alarms WHERE id = ?",
     ),
     kvGet: db.prepare("SELECT value FROM kv WHERE ns = ? AND key = ?"),
     kvSet: db.prepare(

@@ -7,6 +7,8 @@
 
 import { setMaxListeners } from "node:events";
 import type { Dispatcher as HttpDispatcher } from "undici";
+import { DEFAULTS } from "../config/defaults.js";
+import { configSecrets } from "../config/redact-config.js";
 import type { UpstreamConfig, WorkOrdersConfig } from "../config/schema.js";
 import type { Clock, TimerHandle } from "../core/clock.js";
 import type { EventBus } from "../core/events.js";
@@ -15,7 +17,13 @@ import type { Counter, MetricsRegistry } from "../core/metrics.js";
 import type { UploadInterceptor } from "../core/ports.js";
 import type { WorkOrder } from "../core/types.js";
 import type { Db } from "../store/db.js";
-import { type OutboxClass, type OutboxKind, OutboxRepo, type OutboxRow } from "../store/outbox-repo.js";
+import {
+  type OutboxClass,
+  type OutboxKind,
+  OutboxRepo,
+  type OutboxRow,
+  type PlatformAnswer,
+} from "../store/outbox-repo.js";
 import {
   completeBody,
   createBody,
@@ -44,6 +52,9 @@ export interface DispatcherOptions {
   workOrders?: WorkOrdersConfig | undefined;
   outbox?: OutboxOptions | undefined;
   interceptor?: UploadInterceptor | undefined;
+  /** Every secret the agent knows (masked in failure reasons); the upstream and work-order
+   *  config's own secret-key values are always added. */
+  secrets?: readonly string[] | undefined;
   random?: () => number;
   /** Rows fetched per refill of the in-memory queue of heads. */
   batchSize?: number;
@@ -74,7 +85,7 @@ interface Target {
 type Result =
   | { row: OutboxRow; kind: "ok"; upstreamId?: string; orderId?: string; order?: WorkOrder; completed?: WorkOrder }
   | { row: OutboxRow; kind: "skipped"; reason: string }
-  | { row: OutboxRow; kind: "dead"; reason: string }
+  | { row: OutboxRow; kind: "dead"; reason: string; answer?: PlatformAnswer }
   | { row: OutboxRow; kind: "retry"; reason: string; afterMs?: number }
   | { row: OutboxRow; kind: "pause"; reason: string }
   | { row: OutboxRow; kind: "aborted" };
@@ -123,9 +134,9 @@ export class Dispatcher {
     this.#random = opts.random ?? Math.random;
     this.#concurrency = opts.upstream?.concurrency ?? DEFAULT_CONCURRENCY;
     this.#batchSize = opts.batchSize ?? Math.max(64, this.#concurrency * 8);
-    this.#secrets = [opts.upstream?.token, opts.workOrders?.appSecret].filter(
-      (s): s is string => typeof s === "string" && s.length >= 4,
-    );
+    this.#secrets = [
+      ...new Set([...(opts.secrets ?? []), ...configSecrets({ upstream: opts.upstream, workOrders: opts.workOrders })]),
+    ];
     for (const name of ["upstream", "workorders", "webhook"] as const) {
       this.#targets.set(name, { name, failures: 0, blockedUntil: 0, probing: false, inflight: 0, paused: null });
     }
@@ -358,7 +369,7 @@ export class Dispatcher {
         this.#repo.markSkipped(row.seq, now, r.reason);
         return;
       case "dead":
-        this.#repo.markDead(row.seq, now, r.reason);
+        this.#repo.markDead(row.seq, now, r.reason, r.answer);
         this.#repo.setLastError(row.kind, now, r.reason);
         return;
       case "retry": {
@@ -452,8 +463,14 @@ export class Dispatcher {
     } else if (r.kind === "dead") {
       this.#m.dead.inc(labels);
       this.#log.error(
-        { kind: row.kind, seq: row.seq, alarmId: row.alarm_id, reason: r.reason },
-        "outbox item moved to dead-letter",
+        {
+          kind: row.kind,
+          seq: row.seq,
+          alarmId: row.alarm_id,
+          reason: r.reason,
+          ...(r.answer ? { answer: r.answer } : {}),
+        },
+        `outbox item moved to dead-letter; after fixing the cause, re-queue it with: edge-agent outbox retry ${row.seq}`,
       );
     }
   }
@@ -515,6 +532,7 @@ export class Dispatcher {
       timeoutMs: this.#timeoutMs(target),
       signal: this.#abort.signal,
       secrets: this.#secrets,
+      codeIsAnswer: target === "workorders",
     });
   }
 
@@ -525,6 +543,8 @@ export class Dispatcher {
       return out.afterMs !== undefined
         ? { row, kind: "retry", reason: out.reason, afterMs: out.afterMs }
         : { row, kind: "retry", reason: out.reason };
+    if (out.kind === "dead" && out.answer !== undefined)
+      return { row, kind: "dead", reason: out.reason, answer: out.answer };
     return { row, kind: out.kind, reason: out.reason };
   }
 
@@ -553,13 +573,17 @@ export class Dispatcher {
     const alarmId = row.alarm_id ?? "";
     const upstreamId = this.#repo.alarmRefs(alarmId)?.upstreamId ?? null;
     if (upstreamId === null) {
-      const addState = this.#repo.settledState(row.stream, "alert.add");
-      if (addState === "skipped")
+      const add = this.#repo.settled(row.stream, "alert.add");
+      if (add?.state === "skipped")
         return { row, kind: "skipped", reason: "the alarm's add was skipped by beforeUpload" };
-      return { row, kind: "dead", reason: `no upstream id: the alarm's /alert/add is ${addState ?? "missing"}` };
+      return { row, kind: "dead", reason: `no upstream id: the alarm's /alert/add is ${dependencyState(add)}` };
     }
-    const logical = JSON.parse(row.payload) as AlertUpdatePayload;
-    const payload = await this.#intercept("alert.update", { id: upstreamId, ...logical });
+    const logical = JSON.parse(row.payload) as Partial<AlertUpdatePayload>;
+    // The platform requires `name` on every update. Rows queued by an older version lack it: take it
+    // from the alarm; the local id is the last resort, still better than a certain 104001 refusal.
+    const { name: stored, ...changed } = logical;
+    const name = stored || this.#repo.alarmName(alarmId) || alarmId;
+    const payload = await this.#intercept("alert.update", { id: upstreamId, name, ...changed });
     if (payload === null) return { row, kind: "skipped", reason: "skipped by beforeUpload" };
     const out = await this.#send(
       "upstream",
@@ -576,7 +600,7 @@ export class Dispatcher {
     return signedHeaders({
       appId: wo.appId,
       appSecret: wo.appSecret,
-      tenantId: wo.tenantId,
+      tenantId: wo.tenantId ?? DEFAULTS.workOrdersTenantId,
       body,
       nowMs: this.#o.clock.now(),
     });
@@ -597,6 +621,8 @@ export class Dispatcher {
       body,
     );
     if (out.kind !== "ok") return this.#failed(row, out);
+    // A non-zero code was classified as the platform's answer (dead-letter) already; what is left
+    // without a code is not the work-order API talking (a proxy page, a wrong baseUrl): retry.
     const members = rawMembers(out.text);
     if (members?.get("code") !== "0") {
       return { row, kind: "retry", reason: `work-order create answered without code 0: ${out.text.slice(0, 200)}` };
@@ -631,10 +657,10 @@ export class Dispatcher {
     const alarmId = row.alarm_id ?? "";
     const orderId = this.#repo.alarmRefs(alarmId)?.workOrderId ?? null;
     if (orderId === null) {
-      const createState = this.#repo.settledState(row.stream, "workorder.create");
-      if (createState === "skipped")
+      const create = this.#repo.settled(row.stream, "workorder.create");
+      if (create?.state === "skipped")
         return { row, kind: "skipped", reason: "the work-order create was skipped by beforeUpload" };
-      return { row, kind: "dead", reason: `no orderId: the work-order create is ${createState ?? "missing"}` };
+      return { row, kind: "dead", reason: `no orderId: the work-order create is ${dependencyState(create)}` };
     }
     const logical = JSON.parse(row.payload) as WorkOrderCompletePayload;
     const payload = (await this.#intercept("workorder.complete", { orderId, remark: logical.remark })) as {
@@ -728,4 +754,10 @@ export class Dispatcher {
       this.#queuePos = 0;
     }
   }
+}
+
+/** "dead (why it died)" for a dependent item's reason, so the last dead letter says the root cause. */
+function dependencyState(dep: { state: string; error: string | null } | undefined): string {
+  if (dep === undefined) return "missing";
+  return dep.error ? `${dep.state} (${dep.error})` : dep.state;
 }

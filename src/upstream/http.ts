@@ -1,11 +1,14 @@
 // One POST over the injected undici dispatcher, and the classification of its result into what the
 // outbox does next (SPEC §7): delivered, retry (timeout, connection error, 5xx, 429), pause
-// (401/403, codes 100401/100403), dead-letter (400, code 104001). Error texts never carry secrets.
+// (401/403, codes 100401/100403), dead-letter (400, code 104001). For the work-order API any other
+// non-zero `code` in a 2xx answer is the platform's decision about that item, so it dead-letters too
+// (with the code and msg kept); the alarm API keeps retrying such answers. Error texts never carry secrets.
 
 import type { Dispatcher as HttpDispatcher } from "undici";
 import type { Clock } from "../core/clock.js";
 import { errorMessage } from "../core/errors.js";
 import { maskSecrets } from "../core/log.js";
+import type { PlatformAnswer } from "../store/outbox-repo.js";
 import { rawMembers } from "../workorders/json-raw.js";
 import { retryAfterMs } from "./backoff.js";
 
@@ -13,7 +16,7 @@ export type SendOutcome =
   | { kind: "ok"; status: number; text: string }
   | { kind: "retry"; reason: string; afterMs?: number }
   | { kind: "pause"; reason: string }
-  | { kind: "dead"; reason: string }
+  | { kind: "dead"; reason: string; answer?: PlatformAnswer }
   /** Cancelled by stop(): not an attempt, the row stays as it was. */
   | { kind: "aborted" };
 
@@ -28,6 +31,8 @@ export interface PostOptions {
   signal: AbortSignal;
   /** Values to mask out of any error text. */
   secrets: readonly string[];
+  /** A non-zero `code` in a 2xx answer is final (work-order API): dead-letter instead of retry. */
+  codeIsAnswer?: boolean;
 }
 
 const MAX_BODY_CHARS = 64 * 1024;
@@ -56,7 +61,9 @@ export async function post(opts: PostOptions): Promise<SendOutcome> {
     let text = await res.body.text();
     if (text.length > MAX_BODY_CHARS) text = text.slice(0, MAX_BODY_CHARS);
     const retryAfter = res.headers["retry-after"];
-    return classify(res.statusCode, text, retryAfterMs(retryAfter, opts.clock.now()), where, opts.secrets);
+    return classify(res.statusCode, text, retryAfterMs(retryAfter, opts.clock.now()), where, opts.secrets, {
+      codeIsAnswer: opts.codeIsAnswer ?? false,
+    });
   } catch (err) {
     if (opts.signal.aborted && !timedOut) return { kind: "aborted" };
     const reason = timedOut
@@ -98,6 +105,7 @@ export function classify(
   retryAfter: number | undefined,
   where: string,
   secrets: readonly string[] = [],
+  opts: { codeIsAnswer?: boolean } = {},
 ): SendOutcome {
   const { code, msg } = bodyCode(text);
   const detail = maskSecrets(
@@ -107,9 +115,24 @@ export function classify(
   if (status === 401 || status === 403 || code === "100401" || code === "100403") {
     return { kind: "pause", reason: `${detail} — credentials refused; delivery paused (check the token / appSecret)` };
   }
-  if (status === 400 || status === 413 || status === 422 || code === "104001") return { kind: "dead", reason: detail };
+  if (status === 400 || status === 413 || status === 422 || code === "104001") {
+    if (code === null || code === "0") return { kind: "dead", reason: detail };
+    return { kind: "dead", reason: detail, answer: { code, msg: msg === null ? null : maskSecrets(msg, secrets) } };
+  }
   if (status >= 200 && status < 300) {
     if (code === null || code === "0") return { kind: "ok", status, text };
+    if (opts.codeIsAnswer) {
+      // 401/403 as an answer code (e.g. a signature refused) is about the credentials, not this item.
+      if (code === "401" || code === "403") {
+        return { kind: "pause", reason: `${detail} — credentials refused; delivery paused (check appId / appSecret)` };
+      }
+      const masked = msg === null ? null : maskSecrets(msg, secrets);
+      return {
+        kind: "dead",
+        reason: `refused by the platform: code ${code}${masked ? `: ${masked}` : ""} (HTTP ${status} from ${where})`,
+        answer: { code, msg: masked },
+      };
+    }
     return { kind: "retry", reason: detail };
   }
   if (status === 429 || status === 408 || status >= 500) {

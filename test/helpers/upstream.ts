@@ -1,6 +1,8 @@
 // A fake upstream platform + work-order API on 127.0.0.1 for tests and benchmarks: records every
 // request, answers by script (200/500/429/401/400, hang, close the socket), and checks the
-// work-order signature with its own implementation of SPEC §8 over the bytes it received.
+// work-order signature with its own implementation of SPEC §8 over the bytes it received. A strict
+// platform also refuses bodies without the fields the platform's API tables require (seed 003 for
+// /alert/add and /alert/update, seed 001 for the work-order create and auto-complete).
 
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -18,6 +20,8 @@ export interface RecordedRequest {
   json: unknown;
   /** For work-order paths when an appSecret is set: did the signature verify? */
   signatureOk?: boolean;
+  /** Strict platform: why it refused this body (missing or mistyped required field). */
+  refused?: string;
   at: number;
 }
 
@@ -35,6 +39,63 @@ export interface FakeUpstreamOptions {
   token?: string;
   /** Delay of every answer (benchmark). */
   delayMs?: number;
+  /** Refuse bodies that lack the platform's required fields (see `requiredFieldProblem`). */
+  strict?: boolean;
+}
+
+const TRIGGER_SOURCES = ["自动上报", "人工上报"];
+
+const nonEmptyString = (v: unknown): boolean => typeof v === "string" && v.length > 0;
+
+/**
+ * What the platform's API tables require of a request body, or null when it has it all:
+ * `/alert/add` name; `/alert/update` id and name (seed 003); work-order create title, areaId
+ * (integer), alarmId, alarmType, and the optional priority / triggerSource in their ranges, plus the
+ * tenant-id header; auto-complete orderId as a bare JSON integer and remark (seed 001).
+ */
+export function requiredFieldProblem(rec: Pick<RecordedRequest, "path" | "json" | "body" | "headers">): string | null {
+  const j = rec.json;
+  if (j === null || typeof j !== "object" || Array.isArray(j)) return "body is not a JSON object";
+  const b = j as Record<string, unknown>;
+  const missing = (names: string[]) => names.filter((n) => !nonEmptyString(b[n]));
+  // Types of the optional fields in the alarm tables (Number, String, Object; null allowed for objects).
+  const mistyped = () => {
+    const bad: string[] = [];
+    for (const k of ["level", "status"]) if (b[k] !== undefined && typeof b[k] !== "number") bad.push(`${k} (Number)`);
+    if (b.title !== undefined && typeof b.title !== "string") bad.push("title (String)");
+    for (const k of ["device", "location", "details", "recipient"])
+      if (b[k] !== undefined && b[k] !== null && (typeof b[k] !== "object" || Array.isArray(b[k])))
+        bad.push(`${k} (Object)`);
+    return bad.length > 0 ? `wrong type: ${bad.join(", ")}` : null;
+  };
+  switch (rec.path) {
+    case "/alert/add": {
+      const m = missing(["name"]);
+      return m.length > 0 ? `missing ${m.join(", ")}` : mistyped();
+    }
+    case "/alert/update": {
+      const m = missing(["id", "name"]);
+      return m.length > 0 ? `missing ${m.join(", ")}` : mistyped();
+    }
+    case WO_CREATE: {
+      if (!nonEmptyString(rec.headers["tenant-id"])) return "missing tenant-id header";
+      const m = missing(["title", "alarmId", "alarmType"]);
+      if (!Number.isInteger(b.areaId)) m.push("areaId (integer)");
+      if (m.length > 0) return `missing ${m.join(", ")}`;
+      if (b.priority !== undefined && ![0, 1, 2, 3].includes(b.priority as number)) return "priority not 0..3";
+      if (b.triggerSource !== undefined && !TRIGGER_SOURCES.includes(b.triggerSource as string))
+        return `triggerSource not one of ${TRIGGER_SOURCES.join(", ")}`;
+      return null;
+    }
+    case WO_COMPLETE: {
+      if (!nonEmptyString(rec.headers["tenant-id"])) return "missing tenant-id header";
+      if (!/"orderId":\d+[,}]/.test(rec.body)) return "missing orderId (integer)";
+      if (typeof b.remark !== "string") return "missing remark";
+      return null;
+    }
+    default:
+      return null;
+  }
 }
 
 const WO_CREATE = "/open-api/ops/security/order/create";
@@ -68,6 +129,8 @@ export class FakeUpstream {
   readonly script = new Map<string, Reply[]>();
   token: string | undefined;
   delayMs: number;
+  /** Refuse bodies without the platform's required fields (HTTP 400 / 104001; work orders code 400). */
+  strict: boolean;
   /** Requests being answered right now, and the most seen at once. */
   inflight = 0;
   maxInflight = 0;
@@ -82,6 +145,12 @@ export class FakeUpstream {
     this.#appSecret = opts.appSecret;
     this.token = opts.token;
     this.delayMs = opts.delayMs ?? 0;
+    this.strict = opts.strict ?? false;
+  }
+
+  /** Requests a strict platform refused for a missing / mistyped required field. */
+  refusals(): RecordedRequest[] {
+    return this.requests.filter((r) => r.refused !== undefined);
   }
 
   get url(): string {
@@ -174,6 +243,11 @@ export class FakeUpstream {
     const j = (rec.json ?? {}) as Record<string, unknown>;
     if (rec.path === WO_CREATE || rec.path === WO_COMPLETE) {
       if (rec.signatureOk === false) return { status: 200, body: '{"code":401,"msg":"sign error"}' };
+      const problem = this.strict ? requiredFieldProblem(rec) : null;
+      if (problem !== null) {
+        rec.refused = problem;
+        return { status: 200, body: JSON.stringify({ code: 400, msg: `请求参数不正确: ${problem}` }) };
+      }
       if (rec.path === WO_CREATE) {
         const id = this.#nextOrderId++;
         return { status: 200, body: `{"code":0,"data":${id},"msg":"ok"}` };
@@ -182,6 +256,11 @@ export class FakeUpstream {
     }
     if (this.token !== undefined && rec.headers.authorization !== `Bearer ${this.token}`) {
       return { status: 401, body: '{"code":100401,"message":"Unauthorized"}' };
+    }
+    const problem = this.strict ? requiredFieldProblem(rec) : null;
+    if (problem !== null) {
+      rec.refused = problem;
+      return { status: 400, body: JSON.stringify({ code: 104001, message: `Miss required parameter: ${problem}` }) };
     }
     if (rec.path === "/alert/add") return { status: 200, body: JSON.stringify({ ...j, id: `up-${String(j.id)}` }) };
     return { status: 200, body: JSON.stringify(j) };

@@ -50,8 +50,8 @@ test("happy path: add with Idempotency-Key and bearer token, update with the ups
   assert.equal(body.id, "A1");
   assert.deepEqual(body.device, { id: "meter-01", name: "Main incomer", product: "meter", areaId: 12 });
   assert.equal(body.ruleId, "meter-overvoltage");
-  assert.deepEqual(esc?.json, { id: "up-A1", status: 2, level: 4, updated: T0 + 1001 });
-  assert.deepEqual(res?.json, { id: "up-A1", status: 0, level: 3, updated: T0 + 1002 });
+  assert.deepEqual(esc?.json, { id: "up-A1", name: "overvoltage", status: 2, level: 4, updated: T0 + 1001 });
+  assert.deepEqual(res?.json, { id: "up-A1", name: "overvoltage", status: 0, level: 3, updated: T0 + 1002 });
   await waitFor(() => h?.repo.summary(h.clock.now()).delivered === 3, { what: "delivered recorded" });
   const row = h.db.prepare("SELECT upstream_id, doc FROM alarms WHERE id = 'A1'").get() as {
     upstream_id: string;

@@ -35,9 +35,9 @@ function harness(url: string): Harness {
   });
 }
 
-test("create fails twice, then succeeds; the auto-complete carries the exact 64-bit orderId", async () => {
+test("create fails twice (HTTP 500, HTTP 503 with a code), then succeeds; the auto-complete carries the exact 64-bit orderId", async () => {
   up = await startUpstream({ appSecret: SECRET });
-  up.enqueue(CREATE, { status: 500, body: "busy" }, { status: 200, body: '{"code":500,"msg":"数据库忙"}' });
+  up.enqueue(CREATE, { status: 500, body: "busy" }, { status: 503, body: '{"code":500,"msg":"数据库忙"}' });
   h = harness(up.url);
   const created: WorkOrder[] = [];
   const completed: WorkOrder[] = [];
@@ -115,7 +115,7 @@ test("signature matches for a body with optional fields omitted", async () => {
   const r = up.paths(CREATE)[0];
   assert.equal(
     r?.body,
-    '{"title":"Over-voltage on incomer","alarmId":"W2","alarmType":"overvoltage","priority":3,"triggerSource":"自动上报"}',
+    '{"title":"Over-voltage on incomer","areaId":0,"alarmId":"W2","alarmType":"overvoltage","priority":3,"triggerSource":"自动上报"}',
   );
   assert.equal(r?.signatureOk, true);
 });

@@ -62,6 +62,26 @@ test("responses are classified as SPEC §7 says", () => {
   assert.equal(classify(200, '{"code":500,"msg":"busy"}', undefined, "/x").kind, "retry");
 });
 
+test("work-order answers: a non-zero code is final (dead, with code and msg); 5xx and transport errors retry", () => {
+  const wo = { codeIsAnswer: true };
+  assert.deepEqual(classify(200, '{"code":1001,"msg":"area not found"}', undefined, "/wo", [], wo), {
+    kind: "dead",
+    reason: "refused by the platform: code 1001: area not found (HTTP 200 from /wo)",
+    answer: { code: "1001", msg: "area not found" },
+  });
+  // a code in a 5xx answer is still an outage
+  assert.equal(classify(503, '{"code":500,"msg":"busy"}', undefined, "/wo", [], wo).kind, "retry");
+  assert.equal(classify(500, "", undefined, "/wo", [], wo).kind, "retry");
+  // signature / tenant refused: the credentials, not the item
+  assert.equal(classify(200, '{"code":401,"msg":"sign error"}', undefined, "/wo", [], wo).kind, "pause");
+  assert.equal(classify(200, '{"code":0,"data":7}', undefined, "/wo", [], wo).kind, "ok");
+  // the alarm API keeps retrying such answers
+  assert.equal(classify(200, '{"code":1001,"msg":"x"}', undefined, "/alert/add").kind, "retry");
+  // secrets never reach the stored answer
+  const out = classify(200, '{"code":7,"msg":"bad key wo-SECRET-9"}', undefined, "/wo", ["wo-SECRET-9"], wo);
+  assert.ok(out.kind === "dead" && !JSON.stringify(out).includes("wo-SECRET-9"));
+});
+
 test("error texts never carry secrets", () => {
   const out = classify(500, "bad token tok-SECRET-1", undefined, "/alert/add", ["tok-SECRET-1"]);
   assert.equal(out.kind, "retry");

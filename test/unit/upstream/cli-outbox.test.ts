@@ -65,3 +65,51 @@ test("no database yet is not an error; bad flags are usage errors", async () => 
   const b = io();
   assert.equal(await main(["--bogus"], b.io), 2);
 });
+
+test("outbox --help documents retry; retry re-queues a dead letter and its dependants; bad input is a usage error", async () => {
+  const { dispatch } = await import("../../../src/cli/dispatch.js");
+  const help = io();
+  assert.equal(await dispatch(["outbox", "--help"], help.io), 0);
+  assert.match(help.out.join(""), /edge-agent outbox retry ID/);
+  const top = io();
+  assert.equal(await dispatch(["--help"], top.io), 0);
+  assert.match(top.out.join(""), /outbox\s+retry ID/);
+
+  const file = join(dir, "retry.db");
+  const db = openDatabase(file);
+  const w = new OutboxWriter({ db });
+  const t = Date.now();
+  commitChange(db, w, "created", testAlarm("R1", t));
+  commitChange(db, w, "resolved", { ...testAlarm("R1", t), status: 0, updated: t + 1, resolvedAt: t + 1 });
+  const repo = new OutboxRepo({ db });
+  repo.markDead(1, t + 2, "HTTP 400 from /alert/add code 104001: Miss required parameter", {
+    code: "104001",
+    msg: "Miss required parameter",
+  });
+  repo.markDead(2, t + 3, "no upstream id: the alarm's /alert/add is dead");
+  assert.equal(repo.summary(t).lastDeadLetter?.seq, 2);
+  db.close();
+
+  const a = io();
+  assert.equal(await main(["retry", "1", "--db", file, "--json"], a.io), 0, a.err.join(""));
+  assert.deepEqual(JSON.parse(a.out.join("")), {
+    requeued: [
+      { seq: 1, kind: "alert.add", alarmId: "R1" },
+      { seq: 2, kind: "alert.update", alarmId: "R1" },
+    ],
+  });
+  const check = openDatabase(file, { readonly: true });
+  const rows = check.prepare("SELECT seq, state, attempts, next_at FROM outbox ORDER BY seq").all();
+  check.close();
+  assert.deepEqual(rows, [
+    { seq: 1, state: "pending", attempts: 0, next_at: 0 },
+    { seq: 2, state: "pending", attempts: 0, next_at: 0 },
+  ]);
+  const again = io();
+  assert.equal(await main(["retry", "1", "--db", file], again.io), 1);
+  assert.match(again.err.join(""), /#1 is not a dead letter/);
+  for (const args of [["retry"], ["retry", "x1"], ["retry", "1", "2"], ["resend", "1"]]) {
+    const b = io();
+    assert.equal(await main([...args, "--db", file], b.io), 2, args.join(" "));
+  }
+});

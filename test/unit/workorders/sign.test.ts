@@ -88,9 +88,36 @@ test("create payload from an alarm: defaults, omitted empties, rule overrides", 
     testAlarm("A2", 1000, { resource: { id: "m", product: "meter" } }),
     testRule({ actions: { workOrder: { priority: 0, cameraId: "cam-3", triggerSource: "人工上报" } } }),
   );
-  assert.equal(q.areaId, undefined);
+  // the platform's areaId is a required integer: 0 when the device has none
+  assert.equal(q.areaId, 0);
   assert.equal(q.priority, 0);
   assert.equal(q.cameraId, "cam-3");
   assert.equal(q.description, "voltage 262 V > 250 V");
-  assert.ok(!createBody(q).includes("areaId"));
+  assert.match(createBody(q), /^\{"title":"Over-voltage on incomer","areaId":0,"alarmId":"A2",/);
+  assert.equal(q.triggerSource, "人工上报", "the rule's explicit triggerSource wins");
+});
+
+test("triggerSource: 自动上报 for a rule's alarm, 人工上报 for an operator's, unless the rule says otherwise", () => {
+  const rule = testRule({ actions: { workOrder: {} } });
+  assert.equal(createPayloadFor(testAlarm("R1", 1000), rule).triggerSource, "自动上报");
+  assert.equal(createPayloadFor(testAlarm("R2", 1000, { origin: "rule" }), rule).triggerSource, "自动上报");
+  assert.equal(createPayloadFor(testAlarm("O1", 1000, { origin: "operator" }), rule).triggerSource, "人工上报");
+  const explicit = testRule({ actions: { workOrder: { triggerSource: "自动上报" } } });
+  assert.equal(createPayloadFor(testAlarm("O2", 1000, { origin: "operator" }), explicit).triggerSource, "自动上报");
+});
+
+test("createBody: areaId always present and an integer on the wire", () => {
+  const base = { title: "t", alarmId: "A", alarmType: "x" };
+  // a row queued before areaId was always set
+  assert.equal(createBody(base), '{"title":"t","areaId":0,"alarmId":"A","alarmType":"x"}');
+  assert.equal(createBody({ ...base, areaId: "" }), '{"title":"t","areaId":0,"alarmId":"A","alarmType":"x"}');
+  // a decimal string from the config is written as the integer, exactly (even beyond 2^53)
+  assert.equal(
+    createBody({ ...base, areaId: "9007199254740993" }),
+    '{"title":"t","areaId":9007199254740993,"alarmId":"A","alarmType":"x"}',
+  );
+  assert.equal(createBody({ ...base, areaId: 12 }), '{"title":"t","areaId":12,"alarmId":"A","alarmType":"x"}');
+  // not an integer: sent as given (validate warns about it)
+  assert.equal(createBody({ ...base, areaId: "A-7" }), '{"title":"t","areaId":"A-7","alarmId":"A","alarmType":"x"}');
+  assert.equal(createBody({ ...base, areaId: "012" }), '{"title":"t","areaId":"012","alarmId":"A","alarmType":"x"}');
 });
