@@ -3,7 +3,8 @@
 //
 // Inert until configured (environment of the agent):
 //   INTERLOCK_DEVICE=meter-01        device whose point is written (required)
-//   INTERLOCK_POINT=breaker_on       point name from the device's Modbus config (default breaker_on)
+//   INTERLOCK_POINT=breaker_on       point name from the device's Modbus config (default breaker_on);
+//                                    the point must be marked "writable": true there (writes are opt-in)
 //   INTERLOCK_VALUE=false            value written: true/false or a number (default false)
 //   INTERLOCK_MIN_LEVEL=4            lowest alarm level that trips (default 4, critical)
 //   INTERLOCK_RULES=meter-overvoltage,meter-overcurrent   only these rule ids (default: any rule)

@@ -1,20 +1,19 @@
 // One Modbus bus: a connection (TCP, serial RTU, or RTU over TCP) and a queue that sends one request
-// at a time. modbus-serial keeps the unit id as client state, so setID happens inside the queue.
-// Serial lines get the 3.5-character silence (+ interFrameDelayMs) between frames; a lost connection
-// or port is reopened with exponential backoff, and queued work fails fast while it is down.
+// at a time. Serial lines get the 3.5-character silence (+ interFrameDelayMs) between frames, and
+// after a bad answer the next request waits until the line has been quiet that long. A lost
+// connection or port is reopened with exponential backoff (queued work fails fast while it is down),
+// and so is one that gave `reopenAfterFailures` bad answers or timeouts in a row: a USB adapter or
+// device server that has wedged recovers only when it is reopened.
 
-import modbusSerial from "modbus-serial";
 import type { ModbusBusConfig } from "../../config/schema.js";
 import type { Clock, TimerHandle } from "../../core/clock.js";
 import { AgentError, type ErrorCode, errorMessage } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import type { MetricsRegistry } from "../../core/metrics.js";
+import { LinkError, type ModbusLink, openLink } from "./link.js";
 
-type Client = InstanceType<typeof modbusSerial.default>;
-// At run time the CommonJS module object is the client class itself.
-const ModbusRTU = modbusSerial as unknown as new () => Client;
-
-export type RequestFailure = "timeout" | "exception" | "crc" | "disconnected" | "error";
+/** `frame`: an answer that does not belong to the request (wrong unit, garbled, incomplete). */
+export type RequestFailure = "timeout" | "exception" | "crc" | "frame" | "disconnected" | "error";
 
 /** A failed request, with the reason the poller and the writer need to react differently. */
 export class ModbusRequestError extends AgentError {
@@ -47,7 +46,7 @@ export const EXCEPTION_NAMES: Record<number, string> = {
 interface Job {
   unit: number;
   what: string;
-  run(c: Client): Promise<unknown>;
+  run(link: ModbusLink): Promise<unknown>;
   resolve(v: unknown): void;
   reject(e: unknown): void;
 }
@@ -64,8 +63,10 @@ export interface BusOptions {
 export const DEFAULT_TIMEOUT_MS = 1000;
 const DEFAULT_RECONNECT_MIN_MS = 500;
 const DEFAULT_RECONNECT_MAX_MS = 30_000;
-/** Consecutive timeouts after which a TCP connection is presumed half-open and reopened. */
-const TCP_TIMEOUTS_BEFORE_RECONNECT = 3;
+/** Consecutive failed requests after which a TCP connection is presumed half-open and reopened. */
+const TCP_FAILURES_BEFORE_REOPEN = 3;
+/** Consecutive failed requests after which a serial port (or device server connection) is reopened. */
+export const RTU_FAILURES_BEFORE_REOPEN = 5;
 
 /** Silence between frames: 3.5 characters (fixed 1.75 ms above 19200 baud, per the RTU spec). */
 export function interFrameGapMs(cfg: ModbusBusConfig): number {
@@ -86,22 +87,28 @@ export class ModbusBus {
   readonly #log: Logger;
   readonly #queue: Job[] = [];
   readonly #gapMs: number;
-  #client: Client | null = null;
+  readonly #reopenAfter: number;
+  #link: ModbusLink | null = null;
   #state: State = "idle";
   #busy = false;
   /** Settles the in-flight request (once); a lost connection calls it to fail that request at once. */
   #finishCurrent: ((err: unknown) => void) | null = null;
   #lastEnd = 0;
+  /** When the head of the queue started waiting for a noisy line to go quiet (0: not waiting). */
+  #quietWaitSince = 0;
   #pumpTimer: TimerHandle | undefined;
   #reconnectTimer: TimerHandle | undefined;
   #backoffMs: number;
-  #consecutiveTimeouts = 0;
+  #consecutiveFailures = 0;
+  /** Reopens for failures since the last good answer: only the first is worth a warning. */
+  #failureReopens = 0;
   #lastError = "";
   readonly #m: {
     ok: { inc(by?: number): void };
     timeout: { inc(by?: number): void };
     exception: { inc(by?: number): void };
     crc: { inc(by?: number): void };
+    frame: { inc(by?: number): void };
     disconnected: { inc(by?: number): void };
     error: { inc(by?: number): void };
     timeouts: { inc(by?: number): void };
@@ -117,6 +124,9 @@ export class ModbusBus {
     this.#log = opts.log;
     this.timeoutMs = opts.config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#gapMs = interFrameGapMs(opts.config);
+    this.#reopenAfter =
+      opts.config.reopenAfterFailures ??
+      (opts.config.transport === "tcp" ? TCP_FAILURES_BEFORE_REOPEN : RTU_FAILURES_BEFORE_REOPEN);
     this.#backoffMs = opts.config.reconnectMinMs ?? DEFAULT_RECONNECT_MIN_MS;
     const req = opts.metrics.counter("edge_modbus_requests_total", "Modbus requests by bus and result");
     const bus = this.id;
@@ -125,6 +135,7 @@ export class ModbusBus {
       timeout: req.bind({ bus, result: "timeout" }),
       exception: req.bind({ bus, result: "exception" }),
       crc: req.bind({ bus, result: "crc" }),
+      frame: req.bind({ bus, result: "frame" }),
       disconnected: req.bind({ bus, result: "disconnected" }),
       error: req.bind({ bus, result: "error" }),
       timeouts: opts.metrics.counter("edge_modbus_timeouts_total", "Modbus request timeouts per bus").bind({ bus }),
@@ -157,37 +168,26 @@ export class ModbusBus {
     // Settle the in-flight request now: it clears its guard timer and lets its poll finish.
     this.#finishCurrent?.(stopped);
     this.#failQueue(stopped);
-    await this.#closeClient();
+    await this.#closeLink();
   }
 
   read(unit: number, fc: 1 | 2 | 3 | 4, address: number, count: number): Promise<number[] | boolean[]> {
-    return this.#enqueue(unit, `FC${fc} ${address}+${count}`, async (c) => {
-      const r =
-        fc === 1
-          ? await c.readCoils(address, count)
-          : fc === 2
-            ? await c.readDiscreteInputs(address, count)
-            : fc === 3
-              ? await c.readHoldingRegisters(address, count)
-              : await c.readInputRegisters(address, count);
-      return r.data;
-    }) as Promise<number[] | boolean[]>;
+    return this.#enqueue(unit, `FC${fc} ${address}+${count}`, (l) => l.read(unit, fc, address, count)) as Promise<
+      number[] | boolean[]
+    >;
   }
 
   writeCoil(unit: number, address: number, on: boolean): Promise<void> {
-    return this.#enqueue(unit, `FC5 ${address}`, async (c) => {
-      await c.writeCoil(address, on);
-    }) as Promise<void>;
+    return this.#enqueue(unit, `FC5 ${address}`, (l) => l.writeCoil(unit, address, on)) as Promise<void>;
   }
 
   writeRegisters(unit: number, address: number, regs: number[]): Promise<void> {
-    return this.#enqueue(unit, `FC${regs.length === 1 ? 6 : 16} ${address}+${regs.length}`, async (c) => {
-      if (regs.length === 1) await c.writeRegister(address, regs[0] as number);
-      else await c.writeRegisters(address, regs);
-    }) as Promise<void>;
+    return this.#enqueue(unit, `FC${regs.length === 1 ? 6 : 16} ${address}+${regs.length}`, (l) =>
+      l.writeRegisters(unit, address, regs),
+    ) as Promise<void>;
   }
 
-  #enqueue(unit: number, what: string, run: (c: Client) => Promise<unknown>): Promise<unknown> {
+  #enqueue(unit: number, what: string, run: (l: ModbusLink) => Promise<unknown>): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (this.#state === "stopped" || this.#state === "backoff") {
         this.#m.disconnected.inc();
@@ -211,20 +211,41 @@ export class ModbusBus {
 
   #pump(): void {
     if (this.#busy || this.#state !== "open" || this.#queue.length === 0 || this.#pumpTimer !== undefined) return;
-    const wait = this.#lastEnd + this.#gapMs - this.#clock.monotonic();
-    if (wait > 0.05 && this.#gapMs > 0) {
-      this.#pumpTimer = this.#clock.setTimeout(() => {
-        this.#pumpTimer = undefined;
-        this.#pump();
-      }, wait);
+    const link = this.#link as ModbusLink;
+    const now = this.#clock.monotonic();
+    // The frame gap after our last exchange, and a quiet line after stray bytes (a bad answer's tail).
+    const readyAt = Math.max(this.#gapMs > 0 ? this.#lastEnd + this.#gapMs : 0, link.quietAt());
+    if (readyAt - now > 0.05) {
+      if (this.#quietWaitSince === 0) this.#quietWaitSince = now;
+      if (now - this.#quietWaitSince <= this.timeoutMs) {
+        this.#pumpTimer = this.#clock.setTimeout(() => {
+          this.#pumpTimer = undefined;
+          this.#pump();
+        }, readyAt - now);
+        return;
+      }
+      // A line that never goes quiet (another master, a babbling device): fail the request rather
+      // than wait forever; enough of these reopen the port.
+      const job = this.#queue.shift() as Job;
+      this.#quietWaitSince = 0;
+      this.#m.frame.inc();
+      job.reject(
+        new ModbusRequestError(
+          "frame",
+          `unit ${job.unit} on bus ${this.id}, ${job.what}: the line was never quiet for ${this.timeoutMs} ms ` +
+            "(another master on the bus, or a device that keeps transmitting?)",
+        ),
+      );
+      this.#countFailure("the line is never quiet");
+      if (this.#state === "open") this.#pump();
       return;
     }
+    this.#quietWaitSince = 0;
     const job = this.#queue.shift() as Job;
-    const client = this.#client as Client;
     this.#busy = true;
-    const t0 = this.#clock.monotonic();
+    const t0 = now;
     let settled = false;
-    // modbus-serial's own timeout is the primary one; this guard covers a port that dies mid-request.
+    // The link's own timeout is the primary one; this guard covers a port that dies mid-request.
     const guard = this.#clock.setTimeout(
       () => finish(new ModbusRequestError("timeout", "guard")),
       this.timeoutMs + 250,
@@ -238,26 +259,23 @@ export class ModbusBus {
       this.#lastEnd = this.#clock.monotonic();
       this.#m.seconds.set((this.#lastEnd - t0) / 1000);
       if (err === undefined) {
-        this.#consecutiveTimeouts = 0;
+        this.#consecutiveFailures = 0;
+        this.#failureReopens = 0;
         this.#m.ok.inc();
         job.resolve(value);
       } else {
         const e = this.#classify(err, job);
         job.reject(e);
-        if (e.kind === "timeout") {
-          this.#m.timeouts.inc();
-          this.#consecutiveTimeouts++;
-          if (this.#cfg.transport !== "rtu" && this.#consecutiveTimeouts >= TCP_TIMEOUTS_BEFORE_RECONNECT) {
-            this.#lostConnection(`${this.#consecutiveTimeouts} consecutive timeouts`);
-          }
-        } else if (e.kind !== "exception") this.#consecutiveTimeouts = 0;
+        if (e.kind === "timeout") this.#m.timeouts.inc();
+        // A well-formed exception proves the line works; a lost connection is handled where it is seen.
+        if (e.kind === "exception") this.#consecutiveFailures = 0;
+        else if (e.kind !== "disconnected") this.#countFailure(e.message);
       }
       if (this.#state === "open") this.#pump();
     };
     this.#finishCurrent = finish;
     try {
-      client.setID(job.unit);
-      job.run(client).then(
+      job.run(link).then(
         (v) => finish(undefined, v),
         (e: unknown) => finish(e ?? new Error("request failed")),
       );
@@ -266,7 +284,17 @@ export class ModbusBus {
     }
   }
 
+  #countFailure(last: string): void {
+    this.#consecutiveFailures++;
+    if (this.#consecutiveFailures < this.#reopenAfter || this.#state !== "open") return;
+    const n = this.#consecutiveFailures;
+    this.#consecutiveFailures = 0;
+    const quiet = this.#failureReopens++ > 0;
+    this.#lostConnection(`${n} consecutive failed requests, reopening (last: ${last})`, quiet);
+  }
+
   #classify(err: unknown, job: Job): ModbusRequestError {
+    const where = `unit ${job.unit} on bus ${this.id}, ${job.what}`;
     if (err instanceof ModbusRequestError) {
       if (err.message === "guard") {
         this.#m.timeout.inc();
@@ -278,8 +306,18 @@ export class ModbusBus {
       this.#m.disconnected.inc();
       return err;
     }
+    if (err instanceof LinkError) {
+      if (err.kind === "exception") {
+        this.#m.exception.inc();
+        const code = err.exceptionCode ?? 0;
+        const name = EXCEPTION_NAMES[code] ?? "unknown exception";
+        return new ModbusRequestError("exception", `${where}: exception ${code} (${name})`, code, err);
+      }
+      this.#m[err.kind].inc();
+      const msg = err.kind === "crc" ? "CRC error (noise or wiring on the line?)" : err.message;
+      return new ModbusRequestError(err.kind, `${where}: ${msg}`, undefined, err);
+    }
     const e = err as { modbusCode?: number; errno?: string; name?: string; message?: string };
-    const where = `unit ${job.unit} on bus ${this.id}, ${job.what}`;
     if (typeof e.modbusCode === "number") {
       this.#m.exception.inc();
       const name = EXCEPTION_NAMES[e.modbusCode] ?? "unknown exception";
@@ -290,10 +328,6 @@ export class ModbusBus {
       return new ModbusRequestError("timeout", `${where}: no answer within ${this.timeoutMs} ms`, undefined, err);
     }
     const msg = errorMessage(err);
-    if (/crc/i.test(msg)) {
-      this.#m.crc.inc();
-      return new ModbusRequestError("crc", `${where}: CRC error (noise or wiring on the line?)`, undefined, err);
-    }
     if (/not open|closed|ECONNRESET|EPIPE/i.test(msg)) {
       this.#m.disconnected.inc();
       return new ModbusRequestError("disconnected", `${where}: ${msg}`, undefined, err);
@@ -306,20 +340,11 @@ export class ModbusBus {
     if (this.#state === "stopped") return;
     this.#state = "connecting";
     this.#m.reconnects.inc();
-    const client = new ModbusRTU();
-    this.#client = client;
-    // Registered before connecting: an "error" emitted with no listener would crash the process,
-    // and a late error from an abandoned attempt must be ignored.
-    client.on("error", (err: unknown) => {
-      if (this.#client === client && this.#state === "open") this.#lostConnection(errorMessage(err));
-    });
-    client.setTimeout(this.timeoutMs);
-    const c = this.#cfg;
+    const attempt = Symbol("connect");
+    this.#attempt = attempt;
     let done = false;
-    const timer = this.#clock.setTimeout(
-      () => fail(new Error(`no connection within ${Math.max(this.timeoutMs, 1000)} ms`)),
-      Math.max(this.timeoutMs, 1000),
-    );
+    const limit = Math.max(this.timeoutMs, 1000);
+    const timer = this.#clock.setTimeout(() => fail(new Error(`no connection within ${limit} ms`)), limit);
     const fail = (err: unknown) => {
       if (done) return;
       done = true;
@@ -327,66 +352,62 @@ export class ModbusBus {
       this.#lastError = errorMessage(err);
       this.#lostConnection(this.#lastError);
     };
-    let p: Promise<void>;
-    try {
-      if (c.transport === "tcp") p = client.connectTCP(c.host ?? "127.0.0.1", { port: c.port ?? 502 });
-      // modbus-serial's "telnet" port sends raw RTU frames (with CRC) over TCP, which is what a serial
-      // device server in transparent mode expects; its "TcpRTUBuffered" port re-wraps frames in MBAP.
-      else if (c.transport === "rtu-over-tcp") p = client.connectTelnet(c.host ?? "127.0.0.1", { port: c.port ?? 502 });
-      else
-        p = client.connectRTUBuffered(c.path ?? "", {
-          baudRate: c.baudRate ?? 9600,
-          parity: c.parity ?? "none",
-          dataBits: c.dataBits ?? 8,
-          stopBits: c.stopBits ?? 1,
-        });
-    } catch (err) {
-      fail(err);
-      return;
-    }
-    p.then(
-      () => {
-        if (done) {
-          client.close(() => {});
+    let link: ModbusLink | null = null;
+    openLink({
+      config: this.#cfg,
+      clock: this.#clock,
+      timeoutMs: this.timeoutMs,
+      gapMs: this.#gapMs,
+      events: {
+        // Only the current, open link may report a loss: a late error from an abandoned one is ignored.
+        lost: (why) => {
+          if (link !== null && this.#link === link && this.#state === "open") this.#lostConnection(why);
+        },
+      },
+    }).then(
+      (l) => {
+        if (done || this.#state === "stopped" || this.#attempt !== attempt) {
+          void l.close();
           return;
         }
         done = true;
         this.#clock.clearTimeout(timer);
-        if (this.#state === "stopped" || this.#client !== client) {
-          client.close(() => {});
-          return;
-        }
-        client.on("close", () => {
-          if (this.#client === client) this.#lostConnection("connection closed by peer or port removed");
-        });
+        link = l;
+        this.#link = l;
         if (this.#lastError) this.#log.info({ bus: this.id }, `Modbus bus ${this.id} (${this.#where()}) reconnected`);
         this.#lastError = "";
         this.#state = "open";
         this.#m.connected.set(1);
-        this.#backoffMs = c.reconnectMinMs ?? DEFAULT_RECONNECT_MIN_MS;
-        this.#consecutiveTimeouts = 0;
+        this.#backoffMs = this.#cfg.reconnectMinMs ?? DEFAULT_RECONNECT_MIN_MS;
+        this.#consecutiveFailures = 0;
+        this.#lastEnd = this.#clock.monotonic();
         this.#pump();
       },
       (err: unknown) => fail(err),
     );
   }
 
-  #lostConnection(why: string): void {
+  #attempt: symbol | null = null;
+
+  #lostConnection(why: string, quiet = false): void {
     if (this.#state === "stopped" || this.#state === "backoff") return;
     const wasOpen = this.#state === "open";
     this.#state = "backoff";
+    this.#attempt = null;
     this.#lastError = why;
     this.#m.connected.set(0);
     const delay = this.#backoffMs;
     this.#backoffMs = Math.min(this.#backoffMs * 2, this.#cfg.reconnectMaxMs ?? DEFAULT_RECONNECT_MAX_MS);
-    this.#log.warn(
-      { bus: this.id, retryInMs: Math.round(delay) },
-      `Modbus bus ${this.id} (${this.#where()}) ${wasOpen ? "lost its connection" : "cannot connect"}: ${why}; retrying in ${Math.round(delay)} ms`,
-    );
+    const line = `Modbus bus ${this.id} (${this.#where()}) ${wasOpen ? "lost its connection" : "cannot connect"}: ${why}; retrying in ${Math.round(delay)} ms`;
+    if (quiet) this.#log.debug({ bus: this.id, retryInMs: Math.round(delay) }, line);
+    else this.#log.warn({ bus: this.id, retryInMs: Math.round(delay) }, line);
     const finish = this.#finishCurrent;
     if (finish) finish(new ModbusRequestError("disconnected", `bus ${this.id} (${this.#where()}): ${why}`));
     this.#failQueue(this.#downError());
-    void this.#closeClient();
+    this.#clock.clearTimeout(this.#pumpTimer);
+    this.#pumpTimer = undefined;
+    this.#quietWaitSince = 0;
+    void this.#closeLink();
     this.#reconnectTimer = this.#clock.setTimeout(() => {
       this.#reconnectTimer = undefined;
       this.#connect();
@@ -401,34 +422,10 @@ export class ModbusBus {
     }
   }
 
-  async #closeClient(): Promise<void> {
-    const c = this.#client;
-    this.#client = null;
-    if (!c) return;
-    const internals = c as unknown as {
-      removeAllListeners(e: string): void;
-      _cancelPendingTransactions?(): void;
-      destroy?(cb: () => void): void;
-    };
-    internals.removeAllListeners("close");
-    // close() alone leaves modbus-serial's per-request timers running (they would keep the process up).
-    internals._cancelPendingTransactions?.();
-    await new Promise<void>((resolve) => {
-      // A bound on waiting for the OS, not a schedule: real time, cleared as soon as the port closes.
-      const bound = setTimeout(resolve, 1000);
-      const done = () => {
-        clearTimeout(bound);
-        resolve();
-      };
-      try {
-        // Sockets are destroyed (end() would wait for a peer that may never answer); serial ports closed.
-        if (this.#cfg.transport !== "rtu" && internals.destroy) internals.destroy(done);
-        else if (c.isOpen) c.close(done);
-        else if (internals.destroy) internals.destroy(done);
-        else done();
-      } catch {
-        done();
-      }
-    });
+  async #closeLink(): Promise<void> {
+    const l = this.#link;
+    this.#link = null;
+    this.#attempt = null;
+    if (l) await l.close();
   }
 }

@@ -1,6 +1,7 @@
 // A small Modbus slave (server) over TCP (MBAP) or RTU on any byte stream: the register memory of
 // the simulated meter and of the protocol tests. It answers FC 1-6, 15 and 16, counts requests, and
-// lets a caller inject faults (silence, exceptions, bad CRC) per request to exercise the client.
+// lets a caller inject faults per request to exercise the client: silence, exceptions, and (RTU only)
+// a bad CRC, an answer that loses its last byte, line garbage, or an answer from another unit id.
 
 import { createServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -12,8 +13,14 @@ export interface SlaveRequest {
   count: number;
 }
 
-/** What the fault hook decides for one request: answer normally, stay silent, or an exception code. */
-export type SlaveVerdict = undefined | "ok" | "silence" | "bad-crc" | number;
+/** A damaged RTU answer (on TCP these are silence). */
+export type SlaveFault = "bad-crc" | "truncate" | "garbage" | "wrong-unit";
+
+/** What the fault hook decides for one request: answer normally, stay silent, a fault, or an exception code. */
+export type SlaveVerdict = undefined | "ok" | "silence" | SlaveFault | number;
+
+/** An answer PDU, marked when the RTU framing must damage it. */
+export type SlaveAnswer = Buffer & { fault?: SlaveFault };
 
 export interface SlaveMemory {
   coils: Uint8Array;
@@ -78,7 +85,7 @@ export class ModbusSlave {
   }
 
   /** Answers one PDU; returns the response PDU, or null for silence. */
-  handle(unit: number, pdu: Buffer): Buffer | null | "bad-crc" {
+  handle(unit: number, pdu: Buffer): SlaveAnswer | null {
     const fc = pdu[0] ?? 0;
     const address = pdu.length >= 3 ? pdu.readUInt16BE(1) : 0;
     const count = fc === 5 || fc === 6 ? 1 : pdu.length >= 5 ? pdu.readUInt16BE(3) : 0;
@@ -135,7 +142,7 @@ export class ModbusSlave {
         res = Buffer.from(pdu.subarray(0, 5));
         break;
     }
-    return verdict === "bad-crc" ? Object.assign(res, { badCrc: true }) : res;
+    return typeof verdict === "string" && verdict !== "ok" ? Object.assign(res, { fault: verdict }) : res;
   }
 }
 
@@ -197,10 +204,10 @@ export class ModbusTcpSlave {
         buf = buf.subarray(6 + len);
         const unit = frame[6] ?? 0;
         const pdu = frame.subarray(7);
-        let res: Buffer | null | "bad-crc";
+        let res: SlaveAnswer | null;
         if (!this.slave.serves(unit)) res = Buffer.from([(pdu[0] ?? 0) | 0x80, 0x0b]);
         else res = this.slave.handle(unit, pdu);
-        if (res === null || res === "bad-crc") continue;
+        if (res === null || res.fault !== undefined) continue;
         const out = Buffer.alloc(7 + res.length);
         frame.copy(out, 0, 0, 4);
         out.writeUInt16BE(res.length + 1, 4);
@@ -237,6 +244,20 @@ export function wireMs(bytes: number, baud: number): number {
   return (bytes * 10 * 1000) / baud;
 }
 
+/** Garbage a noisy line delivers instead of an answer: never starts with a plausible unit id. */
+const GARBAGE = Buffer.from([0x00, 0xff, 0x13, 0x37, 0xa5, 0x5a, 0xc3]);
+
+/** The RTU frame for an answer PDU, damaged as its fault asks. */
+function rtuAnswer(unit: number, res: SlaveAnswer): Buffer {
+  if (res.fault === "garbage") return GARBAGE;
+  const out = Buffer.alloc(res.length + 3);
+  out[0] = res.fault === "wrong-unit" ? (unit % 247) + 1 : unit;
+  res.copy(out, 1);
+  const crc = crc16(out, out.length - 2);
+  out.writeUInt16LE(res.fault === "bad-crc" ? crc ^ 0x5a5a : crc, out.length - 2);
+  return res.fault === "truncate" ? out.subarray(0, out.length - 1) : out;
+}
+
 /** Serves RTU on a duplex stream (a serial port, a pty). Returns a function that detaches. */
 export function serveRtu(slave: ModbusSlave, stream: Duplex): () => void {
   let buf: Buffer = Buffer.alloc(0);
@@ -256,12 +277,8 @@ export function serveRtu(slave: ModbusSlave, stream: Duplex): () => void {
       const unit = frame[0] as number;
       if (!slave.serves(unit) || unit === 0) continue;
       const res = slave.handle(unit, frame.subarray(1, need - 2));
-      if (res === null || res === "bad-crc") continue;
-      const out = Buffer.alloc(res.length + 3);
-      out[0] = unit;
-      res.copy(out, 1);
-      const crc = crc16(out, out.length - 2);
-      out.writeUInt16LE("badCrc" in res ? crc ^ 0x5a5a : crc, out.length - 2);
+      if (res === null) continue;
+      const out = rtuAnswer(unit, res);
       const baud = slave.opts.emulateBaud;
       if (baud) {
         const t = setTimeout(

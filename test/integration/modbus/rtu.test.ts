@@ -78,8 +78,8 @@ before(async () => {
         product: "meter",
         intervalMs: 200,
         points: [
-          { name: "voltage", table: "holding", address: 0, type: "float32" },
-          { name: "breaker", table: "coil", address: 3, type: "bool" },
+          { name: "voltage", table: "holding", address: 0, type: "float32", writable: true },
+          { name: "breaker", table: "coil", address: 3, type: "bool", writable: true },
         ],
       },
       {
@@ -142,8 +142,10 @@ test("CRC errors make a device offline, not its neighbours", { skip }, async () 
   });
   assert.match(e.reason ?? "", /CRC/);
   assert.ok(metrics.counter("edge_modbus_requests_total", "").get({ bus: "rs485", result: "crc" }) >= 3);
+  // Its neighbours on the same line were reported reachable (their first good poll) and never lost.
+  assert.ok(sink.reachability.some((x) => x.deviceId === "rtu-1" && x.reachable));
   assert.equal(
-    sink.reachability.find((x) => x.deviceId === "rtu-1"),
+    sink.reachability.find((x) => x.deviceId === "rtu-1" && !x.reachable),
     undefined,
   );
 });

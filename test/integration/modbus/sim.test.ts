@@ -31,7 +31,7 @@ test("the demo meter config reads live values from the simulator", async () => {
           { name: "current", table: "holding", address: 2, type: "float32" },
           { name: "power_kw", table: "holding", address: 4, type: "float32" },
           { name: "energy_kwh", table: "input", address: 10, type: "uint32", order: "CDAB", scale: 0.01 },
-          { name: "breaker_on", table: "coil", address: 0, type: "bool" },
+          { name: "breaker_on", table: "coil", address: 0, type: "bool", writable: true },
         ],
       },
     ],

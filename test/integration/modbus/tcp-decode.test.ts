@@ -59,7 +59,16 @@ before(async () => {
         m.holding[addr + k] = r;
       });
       const name = `${c.type}_${i}_${order}`;
-      points.push({ name, table: "holding", address: addr, type: c.type, order, scale: c.scale, offset: c.offset });
+      points.push({
+        name,
+        table: "holding",
+        address: addr,
+        type: c.type,
+        order,
+        scale: c.scale,
+        offset: c.offset,
+        writable: true,
+      });
       expected[name] = c.expect;
       addr += regs.length + 1;
     });
@@ -84,9 +93,9 @@ before(async () => {
     { name: "u16s", table: "input", address: 3, type: "uint16", scale: 0.1, offset: -20 },
     { name: "serial", table: "input", address: 10, type: "string", length: 4 },
     { name: "serial_badc", table: "input", address: 20, type: "string", length: 4, order: "BADC" },
-    { name: "hbit5", table: "holding", address: 500, type: "bool", bit: 5 },
+    { name: "hbit5", table: "holding", address: 500, type: "bool", bit: 5, writable: true },
     { name: "coil5", table: "coil", address: 5, type: "bool" },
-    { name: "coil6", table: "coil", address: 6, type: "bool" },
+    { name: "coil6", table: "coil", address: 6, type: "bool", writable: true },
     { name: "disc7", table: "discrete", address: 7, type: "bool" },
   );
   Object.assign(expected, {
@@ -168,5 +177,10 @@ test("writes encode by the point's type and order and read back the same value",
   assert.equal(m.holding[500], 0x0121);
   await assert.rejects(source.writer.write("dev-1", "disc7", true), /read-only/);
   await assert.rejects(source.writer.write("dev-1", "nope", 1), /no such point/);
+  await assert.rejects(
+    source.writer.write("dev-1", "coil5", false),
+    /"coil5" of Modbus device "dev-1" is not writable/,
+  );
+  assert.equal(m.coils[5], 1);
   await assert.rejects(source.writer.write("dev-1", "int32_0_ABCD", 2 ** 40), /out of range/);
 });
