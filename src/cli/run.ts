@@ -1,13 +1,21 @@
 // `edge-agent run`: validate the config (exit 1 with the same problems `validate` prints), build the
 // agent, run until SIGINT/SIGTERM, then stop cleanly and exit 0.
+// While the agent runs, hook code cannot end the process (exit guard: process.exit and friends
+// throw and are logged with the hook's name), and a hook that blocks the event loop for longer
+// than hooks.watchdogS is named, quarantined and the process killed by the watchdog thread so the
+// service manager restarts the agent without it.
 
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createAgent } from "../app.js";
 import { reportConfigProblems } from "../config/format.js";
 import { loadConfig } from "../config/load.js";
 import { systemClock } from "../core/clock.js";
 import { createLogger } from "../core/log.js";
+import { HookActivity } from "../hooks/activity.js";
+import { installExitGuard } from "../hooks/exit-guard.js";
+import { startWatchdog, type Watchdog } from "../hooks/watchdog.js";
 import { type CliIO, waitForShutdownSignal } from "./io.js";
 
 export function packageVersion(): string {
@@ -30,27 +38,48 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const file = values.config ?? "./config/agent.json";
   const { config, problems, secrets } = await loadConfig(file, io.env, { cwd: io.cwd });
   if (!reportConfigProblems(file, problems, config !== null, io.stderr) || config === null) return 1;
+  const pretty = config.log?.pretty ?? (process.stdout.isTTY === true && io.env.NO_COLOR === undefined);
   const log = createLogger({
     level: io.env.EDGE_AGENT_LOG_LEVEL ?? config.log?.level ?? "info",
-    pretty: config.log?.pretty ?? (process.stdout.isTTY === true && io.env.NO_COLOR === undefined),
+    pretty,
     secrets,
   });
-  const agent = createAgent(config, { clock: systemClock, log, version: packageVersion(), secrets });
-
-  // Never die on a stray rejection or exception from a device, hook or network peer: log it and go on.
-  process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
-  process.on("uncaughtException", (err) => log.error({ err }, "uncaught exception"));
-
+  const hookActivity = new HookActivity();
+  const hooksLog = log.child({ module: "hooks" });
+  // Removed again before returning: src/main.ts ends the process with process.exit(code).
+  const removeExitGuard = installExitGuard(hooksLog, hookActivity);
+  const watchdogS = config.hooks?.watchdogS ?? 30;
+  let watchdog: Watchdog | null = null;
   try {
-    await agent.start();
-  } catch (err) {
-    log.fatal({ err }, "edge-agent failed to start");
-    await agent.stop().catch(() => undefined);
-    return 1;
+    if (watchdogS > 0) {
+      watchdog = startWatchdog({
+        activity: hookActivity,
+        watchdogMs: Math.round(watchdogS * 1000),
+        dataDir: resolve(config.dataDir ?? "./data"),
+        log: hooksLog,
+        pretty,
+      });
+    }
+    const agent = createAgent(config, { clock: systemClock, log, version: packageVersion(), secrets, hookActivity });
+
+    // Never die on a stray rejection or exception from a device, hook or network peer: log it and go on.
+    process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
+    process.on("uncaughtException", (err) => log.error({ err }, "uncaught exception"));
+
+    try {
+      await agent.start();
+    } catch (err) {
+      log.fatal({ err }, "edge-agent failed to start");
+      await agent.stop().catch(() => undefined);
+      return 1;
+    }
+    const signal = await waitForShutdownSignal();
+    log.info({ signal }, "shutting down");
+    await agent.stop();
+    await new Promise<void>((r) => log.flush(() => r()));
+    return 0;
+  } finally {
+    await watchdog?.stop();
+    removeExitGuard();
   }
-  const signal = await waitForShutdownSignal();
-  log.info({ signal }, "shutting down");
-  await agent.stop();
-  await new Promise<void>((r) => log.flush(() => r()));
-  return 0;
 }

@@ -27,6 +27,7 @@ import type {
 } from "../core/ports.js";
 import type { Alarm, DeviceState, RuleDefinition } from "../core/types.js";
 import type { Db } from "../store/db.js";
+import { HookActivity, methodId } from "./activity.js";
 import { createContext } from "./context.js";
 import { BoundedFifo } from "./fifo.js";
 import {
@@ -39,6 +40,7 @@ import {
   resolveExport,
   unknownMethods,
 } from "./loader.js";
+import { describeQuarantine, fileSha256, readQuarantine, writeQuarantine } from "./quarantine.js";
 import { type Hook, type HookContext, OBSERVER_METHODS, type ObserverMethod } from "./types.js";
 
 export interface HookManagerOptions {
@@ -58,6 +60,10 @@ export interface HookManagerOptions {
   watch?: boolean;
   /** Period of the rescan that backs up fs.watch (default 1000 ms). */
   rescanMs?: number;
+  /** Where the running hook is recorded for the watchdog and the exit guard (default: a private one). */
+  activity?: HookActivity | undefined;
+  /** Directory of hook-quarantine.json; without it no hook is ever quarantined. */
+  dataDir?: string | undefined;
 }
 
 const EVENT_OF: Record<ObserverMethod, EventName> = {
@@ -73,10 +79,17 @@ const EVENT_OF: Record<ObserverMethod, EventName> = {
 
 interface QueueItem {
   method: ObserverMethod;
+  /** HookActivity id of `method`. */
+  mid: number;
   args: unknown[];
 }
 
+const IMPORT_ID = methodId("import");
+const CONSTRUCTOR_ID = methodId("constructor");
+
 interface Slot {
+  /** HookActivity id. */
+  id: number;
   name: string;
   file: string;
   mtimeMs: number;
@@ -126,7 +139,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
   /** Loaded hooks in load order (file-name order). */
   #slots: Slot[] = [];
   /** Imports that failed for a name with no running version, keyed by name (retried when the mtime changes). */
-  readonly #failed = new Map<string, { file: string; mtimeMs: number; error: string }>();
+  readonly #failed = new Map<string, { file: string; mtimeMs: number; error: string; quarantined?: boolean }>();
   /** Names unloaded through the API: not reloaded by the rescan until loaded again. */
   readonly #unloaded = new Set<string>();
   /** Files present but listed in hooks.disabled (shown as "disabled"). */
@@ -146,6 +159,8 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
   readonly #errorsTotal: Counter;
   readonly #timeoutsTotal: Counter;
   readonly #droppedTotal: Counter;
+  readonly #activity: HookActivity;
+  readonly #mids = Object.fromEntries(OBSERVER_METHODS.map((m) => [m, methodId(m)])) as Record<ObserverMethod, number>;
 
   constructor(opts: HookManagerOptions) {
     this.#o = opts;
@@ -154,6 +169,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
     this.#timeoutMs = hc.timeoutMs ?? 5000;
     this.#queueSize = hc.queueSize ?? 1000;
     this.#disabled = hc.disabled ?? [];
+    this.#activity = opts.activity ?? new HookActivity();
     this.#errorsTotal = opts.metrics.counter("edge_hook_errors_total", "Hook calls that threw, by hook and method");
     this.#timeoutsTotal = opts.metrics.counter(
       "edge_hook_timeouts_total",
@@ -285,11 +301,20 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       return [{ file: f.file, path: "$", message }];
     };
 
+    const sha256 = fileSha256(f.file);
+    const quarantined = this.#checkQuarantine(f, sha256);
+    if (quarantined !== undefined) return quarantined;
+    const ident = this.#activity.register(f.name, f.file, sha256);
+
     let mod: Record<string, unknown>;
+    // The module's top-level code runs during this import: mark it for the watchdog and exit guard.
+    const prev = this.#activity.enter(ident.id, IMPORT_ID);
     try {
       mod = await importFresh(f.file, f.mtimeMs);
     } catch (err) {
       return fail(`import failed: ${errorMessage(err)}`, err);
+    } finally {
+      this.#activity.leave(prev);
     }
     const r = resolveExport(mod);
     if (!r.ok) {
@@ -302,10 +327,13 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
     const ctx = old?.ctx ?? this.#context(f.name);
     let hook: Hook;
     if (r.kind === "class") {
+      const before = this.#activity.enter(ident.id, CONSTRUCTOR_ID);
       try {
         hook = new r.ctor(ctx);
       } catch (err) {
         return fail(`constructor threw: ${errorMessage(err)}`, err);
+      } finally {
+        this.#activity.leave(before);
       }
     } else hook = r.hook;
     for (const name of unknownMethods(hook)) {
@@ -319,6 +347,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       slot.file = f.file;
     } else {
       slot = {
+        id: ident.id,
         name: f.name,
         file: f.file,
         mtimeMs: f.mtimeMs,
@@ -358,6 +387,43 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
     this.#rebuild();
     this.#kick(slot);
     return [];
+  }
+
+  /**
+   * Problems when the watchdog quarantined this hook and its file is unchanged since (it is then
+   * not imported at all: its top-level code may be what froze the agent). A changed file leaves
+   * the quarantine and loads normally.
+   */
+  #checkQuarantine(f: HookFile, sha256: string): Problem[] | undefined {
+    const dataDir = this.#o.dataDir;
+    if (dataDir === undefined) return undefined;
+    const entries = readQuarantine(dataDir);
+    const e = entries.get(f.name);
+    if (e === undefined) return undefined;
+    if (e.sha256 !== sha256 || sha256 === "") {
+      entries.delete(f.name);
+      try {
+        writeQuarantine(dataDir, entries);
+      } catch (err) {
+        this.#log.warn({ err, hook: f.name }, "could not update hook-quarantine.json");
+      }
+      this.#log.info(
+        { hook: f.name, file: f.file },
+        `hook ${f.name} changed since it was quarantined: loading it again`,
+      );
+      return undefined;
+    }
+    const message = describeQuarantine(f.name, e);
+    this.#log.error(
+      { hook: f.name, file: f.file, method: e.method, quarantinedAt: e.at },
+      `hook ${f.name}: ${message}`,
+    );
+    const old = this.#slots.find((s) => s.name === f.name);
+    if (old !== undefined) {
+      old.lastError = message;
+      old.mtimeMs = f.mtimeMs;
+    } else this.#failed.set(f.name, { file: f.file, mtimeMs: f.mtimeMs, error: message, quarantined: true });
+    return [{ file: f.file, path: "$", message }];
   }
 
   async #stopSlot(slot: Slot, why: string): Promise<void> {
@@ -419,7 +485,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
   #dispatch(method: ObserverMethod, args: unknown[]): void {
     const list = this.#tables.get(method);
     if (list === undefined) return;
-    const item: QueueItem = { method, args };
+    const item: QueueItem = { method, mid: this.#mids[method], args };
     for (let i = 0; i < list.length; i++) {
       const slot = list[i] as Slot;
       if (!slot.queue.push(item)) {
@@ -452,7 +518,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
         const hook = slot.hook;
         const fn = hook?.[item.method] as AnyFn | undefined;
         if (typeof fn !== "function") continue;
-        const res = this.#observe(slot, item.method, fn, hook as Hook, item.args);
+        const res = this.#observe(slot, item.method, item.mid, fn, hook as Hook, item.args);
         if (res !== undefined) {
           syncRun = 0;
           await res;
@@ -469,9 +535,17 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
   }
 
   /** Observer call without per-call allocation when the hook answers synchronously (the common case). */
-  #observe(slot: Slot, method: string, fn: AnyFn, hook: Hook, args: unknown[]): Promise<CallResult> | undefined {
+  #observe(
+    slot: Slot,
+    method: string,
+    mid: number,
+    fn: AnyFn,
+    hook: Hook,
+    args: unknown[],
+  ): Promise<CallResult> | undefined {
     const ctx = slot.ctx;
     let r: unknown;
+    const prev = this.#activity.enter(slot.id, mid);
     try {
       switch (args.length) {
         case 1:
@@ -489,6 +563,8 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
     } catch (err) {
       this.#failure(slot, method, err);
       return undefined;
+    } finally {
+      this.#activity.leave(prev);
     }
     if (!isThenable(r)) return undefined;
     return this.#call(slot, method, () => r) as Promise<CallResult>;
@@ -497,13 +573,18 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
   /** Calls a hook method with containment: a throw or rejection is logged and counted, a timeout abandons it. */
   #call(slot: Slot, method: string, thunk: () => unknown): Promise<CallResult> | CallResult {
     let r: unknown;
+    const prev = this.#activity.enter(slot.id, methodId(method));
     try {
       r = thunk();
     } catch (err) {
       this.#failure(slot, method, err);
       return FAILED;
+    } finally {
+      this.#activity.leave(prev);
     }
     if (!isThenable(r)) return { ok: true, value: r };
+    // Counted so the watchdog can name suspects when a continuation of an async call blocks.
+    this.#activity.asyncStart(slot.id);
     return new Promise<CallResult>((resolve) => {
       let settled = false;
       const timer = this.#o.clock.setTimeout(() => {
@@ -521,12 +602,14 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       }, this.#timeoutMs);
       r.then(
         (value) => {
+          this.#activity.asyncEnd(slot.id);
           if (settled) return;
           settled = true;
           this.#o.clock.clearTimeout(timer);
           resolve({ ok: true, value });
         },
         (err: unknown) => {
+          this.#activity.asyncEnd(slot.id);
           if (settled) {
             this.#log.debug({ hook: slot.name, method, err }, "abandoned hook call failed later");
             return;
@@ -655,7 +738,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       out.push({
         name,
         file: f.file,
-        state: "failed",
+        state: f.quarantined === true ? "quarantined" : "failed",
         methods: [],
         errors: 0,
         timeouts: 0,
