@@ -3,9 +3,12 @@
 // document; returns every problem found (warnings carry severity "warning"), never throws.
 
 import type { Problem } from "../core/errors.js";
+import { allowedHostProblem, isLoopback } from "../core/net.js";
 import { suggestion } from "./did-you-mean.js";
 import { childPath } from "./json-scan.js";
-import type { Config, ModbusPointConfig } from "./schema.js";
+import type { Config, ModbusPointConfig, MqttConfig } from "./schema.js";
+
+export { isLoopback };
 
 const MQTT_SCHEMES = ["mqtt:", "mqtts:", "ws:", "wss:"];
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -22,17 +25,6 @@ export const REGISTER_COUNT: Readonly<Record<string, number>> = {
   float64: 4,
 };
 const JSON_PATH = /^\$(?:\.[A-Za-z_$][A-Za-z0-9_$-]*|\[\d+\]|\[(?:"[^"]*"|'[^']*')\])*$/;
-
-/** True for addresses that only this machine can reach: localhost, 127.0.0.0/8, ::1. */
-export function isLoopback(host: string): boolean {
-  let h = host.trim().toLowerCase();
-  if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);
-  if (h === "localhost" || h.endsWith(".localhost")) return true;
-  if (h.startsWith("::ffff:")) h = h.slice(7);
-  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return h.split(".").every((o) => Number(o) <= 255);
-  if (h === "::1") return true;
-  return /^(?:0{1,4}:){7}0{0,3}1$/.test(h) || h === "0:0:0:0:0:0:0:1";
-}
 
 /** Number of `+`/`#` wildcards in an MQTT topic filter, or a problem message when the filter is malformed. */
 export function topicWildcards(topic: string): number | string {
@@ -88,6 +80,7 @@ export function checkConfig(c: Config, file: string): Problem[] {
     if (url !== "embedded" && c.mqtt.port !== undefined) {
       warn("$.mqtt.port", "only used by the embedded broker", "put the port in mqtt.url");
     }
+    checkEmbeddedBroker(c.mqtt, err, warn);
     if (c.mqtt.tls && isUrl(url, ["mqtt:", "ws:"])) {
       warn("$.mqtt.tls", `ignored with a plain ${new URL(url).protocol}// URL`, "use mqtts:// or wss://");
     }
@@ -253,8 +246,51 @@ export function checkConfig(c: Config, file: string): Problem[] {
         `set a token, e.g. "$\{API_TOKEN}", or bind to 127.0.0.1`,
       );
     }
+    (http.allowedHosts ?? []).forEach((h, i) => {
+      const why = allowedHostProblem(h);
+      if (why) err(`$.http.allowedHosts[${i}]`, `'${h}': ${why}`, 'e.g. "gw-01.plant.example" or "*.plant.example"');
+    });
   }
   return out;
+}
+
+/** Who may log in to the embedded broker, and a loud warning when anyone on the network can. */
+function checkEmbeddedBroker(
+  m: MqttConfig,
+  err: (path: string, message: string, hint?: string) => void,
+  warn: (path: string, message: string, hint?: string) => void,
+): void {
+  const users = m.users ?? [];
+  if (m.url !== "embedded") {
+    if (users.length > 0) warn("$.mqtt.users", "only used by the embedded broker", 'ignored unless url is "embedded"');
+    return;
+  }
+  const seen = new Map<string, number>();
+  users.forEach((u, i) => {
+    const prev = seen.get(u.username);
+    if (prev !== undefined)
+      err(`$.mqtt.users[${i}].username`, `duplicate user '${u.username}'`, `already mqtt.users[${prev}]`);
+    else seen.set(u.username, i);
+    if (u.username === m.username)
+      err(
+        `$.mqtt.users[${i}].username`,
+        `'${u.username}' is the agent's own mqtt.username`,
+        "give devices their own login",
+      );
+    if (u.password === "")
+      warn(`$.mqtt.users[${i}].password`, `empty: anyone who knows the user name '${u.username}' can publish`);
+  });
+  if (m.username && !m.password)
+    warn("$.mqtt.password", "empty: anyone who knows mqtt.username can publish to the embedded broker");
+  const secured = Boolean(m.username) || users.length > 0;
+  const host = m.host ?? "127.0.0.1";
+  if (!secured && !isLoopback(host)) {
+    warn(
+      "$.mqtt.host",
+      `the embedded broker listens on '${host}' without authentication: anyone who can reach it can publish readings and raise or clear alarms`,
+      'set mqtt.username/mqtt.password (the agent\'s login) and mqtt.users (device logins), e.g. "password": "${MQTT_PASSWORD}"',
+    );
+  }
 }
 
 function checkPoint(

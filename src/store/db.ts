@@ -1,8 +1,8 @@
 // Opens the agent's SQLite database: WAL so readers never block the writer, synchronous=FULL so a
 // committed transaction survives a power cut, and the schema migrated to the latest version.
 
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
 import Database from "better-sqlite3";
 import { AgentError } from "../core/errors.js";
 import { migrations as defaultMigrations, type Migration } from "./migrations.js";
@@ -18,7 +18,7 @@ export interface OpenOptions {
 export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   let db: Db;
   try {
-    if (!opts.readonly && file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+    if (!opts.readonly && file !== ":memory:") preparePrivateFiles(file);
     db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
   } catch (err) {
     throw new AgentError("EA_DB", `cannot open database ${file}: ${(err as Error).message}`, { cause: err });
@@ -31,7 +31,47 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   db.exec("PRAGMA synchronous = FULL");
   db.exec("PRAGMA foreign_keys = ON");
   migrate(db, opts.migrations ?? defaultMigrations);
+  if (file !== ":memory:") for (const suffix of DB_SUFFIXES) restrict(file + suffix, PRIVATE_FILE);
   return db;
+}
+
+// The database holds alarms, outbox payloads and hook data: readable by the agent's user only,
+// whatever the umask of `npm start` or a container (typically 022, which would make it 0644).
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+const DB_SUFFIXES = ["", "-wal", "-shm", "-journal"];
+
+/**
+ * Creates the data directory 0700 (only the levels this call creates: an existing directory such
+ * as /tmp or a mounted volume is never changed) and the database file 0600 before SQLite opens it;
+ * SQLite then gives its -wal and -shm files the database file's mode. An existing database from an
+ * older version is tightened too.
+ */
+function preparePrivateFiles(file: string): void {
+  const dir = dirname(file);
+  const first = mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+  if (first !== undefined) {
+    let d = first;
+    restrict(d, PRIVATE_DIR);
+    for (const part of relative(first, dir)
+      .split(sep)
+      .filter((p) => p !== "")) {
+      d = join(d, part);
+      restrict(d, PRIVATE_DIR);
+    }
+  }
+  closeSync(openSync(file, "a", PRIVATE_FILE));
+  restrict(file, PRIVATE_FILE);
+}
+
+/** chmod that tolerates a missing file and a file owned by another user (nothing to tighten then). */
+function restrict(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "EPERM") throw err;
+  }
 }
 
 export function migrate(db: Db, list: readonly Migration[]): void {

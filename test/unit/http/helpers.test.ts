@@ -2,18 +2,19 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isLoopbackHost, TokenCheck } from "../../../src/http/auth.js";
+import { isLoopback } from "../../../src/core/net.js";
+import { TokenCheck } from "../../../src/http/auth.js";
 import { HttpError } from "../../../src/http/errors.js";
 import { parseAlarmList } from "../../../src/http/params.js";
 import { REDACTED, redact } from "../../../src/http/redact.js";
 
-describe("isLoopbackHost", () => {
+describe("isLoopback", () => {
   it("accepts only addresses this machine alone can reach", () => {
     for (const h of ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]", "::ffff:127.0.0.1"]) {
-      assert.equal(isLoopbackHost(h), true, h);
+      assert.equal(isLoopback(h), true, h);
     }
     for (const h of ["0.0.0.0", "::", "192.168.1.10", "10.0.0.1", "example.com", "128.0.0.1", "::ffff:10.0.0.1"]) {
-      assert.equal(isLoopbackHost(h), false, h);
+      assert.equal(isLoopback(h), false, h);
     }
   });
 });
