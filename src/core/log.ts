@@ -2,7 +2,7 @@
 // resolved from the environment is replaced wherever it would appear in a log line.
 
 import { pino } from "pino";
-import { maskForms, maskText, REDACTED } from "./secrets.js";
+import { isSecretKey, maskForms, maskText, REDACTED } from "./secrets.js";
 
 export type Logger = pino.Logger;
 
@@ -14,19 +14,33 @@ export interface LogOptions {
   destination?: pino.DestinationStream;
 }
 
-const REDACT_PATHS = [
+// pino redacts by exact key, so the secret keys are spelled out here in the forms the agent and
+// its libraries use; every one is checked against the one definition (isSecretKey) at load.
+const SECRET_KEY_SPELLINGS = [
   "password",
+  "passwd",
   "token",
+  "secret",
   "appSecret",
   "authorization",
-  "*.password",
-  "*.token",
-  "*.appSecret",
-  "*.authorization",
-  "*.Authorization",
-  "headers.authorization",
-  "headers.sign",
+  "Authorization",
+  "apiKey",
+  "api_key",
+  "sign",
+  "privateKey",
+  "keyPassword",
+];
+for (const k of SECRET_KEY_SPELLINGS) {
+  if (!isSecretKey(k)) throw new Error(`log redaction key '${k}' is not a secret key in core/secrets.ts`);
+}
+
+/** Secret keys at the top of a log object and one level down (`headers.sign`, `err.token`), plus
+ *  the config's own nested ones. Deeper, every known secret value is still masked in the serialized
+ *  line (createLogger); each path costs time on every line, so the list stays short. */
+export const REDACT_PATHS: readonly string[] = [
+  ...SECRET_KEY_SPELLINGS.flatMap((k) => [k, `*.${k}`]),
   "config.mqtt.password",
+  "config.mqtt.users.*.password",
   "config.upstream.token",
   "config.workOrders.appSecret",
   "config.http.token",
@@ -48,7 +62,7 @@ export function createLogger(opts: LogOptions = {}): Logger {
       : undefined;
   const base: pino.LoggerOptions = {
     level: opts.level ?? "info",
-    redact: { paths: REDACT_PATHS, censor: REDACTED },
+    redact: { paths: [...REDACT_PATHS], censor: REDACTED },
     ...(hooks ? { hooks } : {}),
   };
   if (opts.destination) return pino(base, opts.destination);

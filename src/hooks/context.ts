@@ -3,6 +3,7 @@
 // hook's name. It never exposes the database, the event bus or live mutable state.
 
 import { type Dispatcher, request } from "undici";
+import { redactConfig } from "../config/redact-config.js";
 import type { Config } from "../config/schema.js";
 import { AgentError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
@@ -95,7 +96,10 @@ export function createContext(name: string, deps: ContextDeps): HookContext {
   return Object.freeze({
     name,
     log: deps.log.child({ hook: name }),
-    config: deps.config,
+    // Hooks get no secrets (tokens, passwords, app secrets read [REDACTED]): what a hook needs
+    // from the platform goes through ctx.http with credentials of its own. Idempotent when the
+    // agent already passed the redacted config.
+    config: redactConfig(deps.config),
     devices: Object.freeze({
       get(id: string): DeviceState | undefined {
         const d = devices.get(id);
