@@ -1,14 +1,25 @@
 // The live state of every device: latest values, last seen, status. Status is derived from three
 // inputs (reachability from the sources, open alarms from the alarm service, maintenance from
 // config) so that every source of truth changes only its own input and the event fires once.
+// Reachability starts unknown: a device is `unknown` until its first poll outcome or message, so
+// the first verdict (online or offline) is a change like any other and reaches every listener.
+// Device ids come from outside (MQTT topics and payloads): every table keyed by them is a Map, and
+// the config metadata is read through own properties only (`constructor` is an ordinary id).
 
 import type { EventBus } from "../core/events.js";
 import type { DeviceView } from "../core/ports.js";
 import type { DeviceInfo, DeviceState, DeviceStatus, SourceKind } from "../core/types.js";
 
-interface Entry {
-  state: DeviceState;
-  reachable: boolean;
+/** A device as the pipeline writes it: its state and how many facts readings from MQTT added. */
+export interface DeviceSlot {
+  readonly state: DeviceState;
+  /** Facts added to `state.values` by MQTT readings (the per-device bound counts these). */
+  mqttValues: number;
+}
+
+interface Entry extends DeviceSlot {
+  /** null until a source said anything about the device (first reading, poll outcome or silence). */
+  reachable: boolean | null;
   hasAlarm: boolean;
   maintenance: boolean;
 }
@@ -27,13 +38,15 @@ export class DeviceRegistry implements DeviceView {
   readonly #events: EventBus;
   #list: DeviceState[] | null = null;
   readonly #alarmedUnknown = new Set<string>();
+  /** Devices created by MQTT readings (not declared in config): what mqtt.maxDevices bounds. */
+  #discovered = 0;
 
   constructor(opts: { meta?: Readonly<Record<string, DeviceMeta>>; events: EventBus }) {
     this.#meta = opts.meta ?? {};
     this.#events = opts.events;
   }
 
-  /** Declares a device known from config (Modbus devices, `devices` metadata). Starts offline until it reports. */
+  /** Declares a device known from config (Modbus devices, `devices` metadata). Starts unknown until it reports. */
   declare(info: DeviceInfo, source: SourceKind): DeviceState {
     const existing = this.#entries.get(info.id);
     if (existing) return existing.state;
@@ -49,11 +62,30 @@ export class DeviceRegistry implements DeviceView {
     return this.#list;
   }
 
-  /** Hot path: the state for a reading's device, created on first sight (MQTT discovers devices). */
+  /** The state for a device, created on first sight whatever the bounds (callers that know the device). */
   entryFor(id: string, product: string, source: SourceKind): DeviceState {
     const e = this.#entries.get(id);
     if (e !== undefined) return e.state;
     return this.#create(id, product, source, undefined).state;
+  }
+
+  /**
+   * Hot path: the slot for a reading's device, created on first sight (MQTT discovers devices).
+   * null when the device is new, came from MQTT and `maxDiscovered` MQTT devices already exist.
+   */
+  slotFor(id: string, product: string, source: SourceKind, maxDiscovered: number): DeviceSlot | null {
+    const e = this.#entries.get(id);
+    if (e !== undefined) return e;
+    if (source === "mqtt") {
+      if (this.#discovered >= maxDiscovered) return null;
+      this.#discovered++;
+    }
+    return this.#create(id, product, source, undefined);
+  }
+
+  /** Number of devices MQTT readings created (declared devices not included). */
+  get discovered(): number {
+    return this.#discovered;
   }
 
   /** A reading arrived: the device is reachable. */
@@ -95,11 +127,11 @@ export class DeviceRegistry implements DeviceView {
   }
 
   #create(id: string, product: string, source: SourceKind, info: DeviceInfo | undefined): Entry {
-    const meta = this.#meta[id];
+    const meta = Object.hasOwn(this.#meta, id) ? this.#meta[id] : undefined;
     const state: DeviceState = {
       id,
       product: info?.product ?? meta?.product ?? product,
-      status: meta?.maintenance ? "maintenance" : "offline",
+      status: meta?.maintenance ? "maintenance" : "unknown",
       lastSeen: null,
       values: {},
       source,
@@ -111,7 +143,7 @@ export class DeviceRegistry implements DeviceView {
     const location = info?.location ?? meta?.location;
     if (location !== undefined) state.location = location;
     const hasAlarm = this.#alarmedUnknown.delete(id);
-    const entry: Entry = { state, reachable: false, hasAlarm, maintenance: meta?.maintenance === true };
+    const entry: Entry = { state, mqttValues: 0, reachable: null, hasAlarm, maintenance: meta?.maintenance === true };
     this.#entries.set(id, entry);
     this.#list = null;
     return entry;
@@ -120,11 +152,13 @@ export class DeviceRegistry implements DeviceView {
   #recompute(e: Entry): void {
     const next: DeviceStatus = e.maintenance
       ? "maintenance"
-      : !e.reachable
-        ? "offline"
-        : e.hasAlarm
-          ? "alarm"
-          : "online";
+      : e.reachable === null
+        ? "unknown"
+        : !e.reachable
+          ? "offline"
+          : e.hasAlarm
+            ? "alarm"
+            : "online";
     const prev = e.state.status;
     if (prev === next) return;
     e.state.status = next;

@@ -8,6 +8,7 @@ import type { Clock, TimerHandle } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
 import type { Counter, MetricsRegistry } from "../core/metrics.js";
 import type { AlarmQueries, DeviceView, KpiProvider, OutboxStats, UploadInterceptor } from "../core/ports.js";
+import type { DeviceStatus } from "../core/types.js";
 import { endpoint, post } from "./http.js";
 
 export interface HeartbeatBody {
@@ -39,6 +40,15 @@ export interface HeartbeatOptions {
 }
 
 const KPI_TIMEOUT_MS = 2000;
+
+/**
+ * The platform knows online, offline, alarm and maintenance. A device the agent has not heard from
+ * since it started (`unknown`) is, for the platform, not online: it is sent as offline, with
+ * lastSeen null when it never reported.
+ */
+export function platformStatus(s: DeviceStatus): Exclude<DeviceStatus, "unknown"> {
+  return s === "unknown" ? "offline" : s;
+}
 
 export class Heartbeat {
   readonly #o: HeartbeatOptions;
@@ -111,7 +121,9 @@ export class Heartbeat {
       ts: now,
       version: this.#o.version,
       uptimeS: Math.max(0, Math.floor((now - this.#startedAt) / 1000)),
-      devices: this.#o.devices.list().map((d) => ({ id: d.id, status: d.status, lastSeen: d.lastSeen })),
+      devices: this.#o.devices
+        .list()
+        .map((d) => ({ id: d.id, status: platformStatus(d.status), lastSeen: d.lastSeen })),
       activeAlarms: this.#o.alarms?.active().length ?? 0,
       outbox: {
         pending: s?.pending ?? 0,

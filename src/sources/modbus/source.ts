@@ -96,7 +96,8 @@ export class ModbusSource {
         log.error({ device: d.id }, `Modbus device ${d.id} names bus "${d.bus}", which is not configured; not polled`);
         continue;
       }
-      const product = this.#opts.devices?.[d.id]?.product ?? d.product;
+      const meta = this.#opts.devices;
+      const product = (meta !== undefined && Object.hasOwn(meta, d.id) ? meta[d.id]?.product : undefined) ?? d.product;
       this.#pollers.set(d.id, new DevicePoller(d, bus, product, metrics));
     }
     this.#running = true;
@@ -197,10 +198,9 @@ export class ModbusSource {
       if (p.reachable !== true) {
         const was = p.reachable;
         p.reachable = true;
-        if (was === false) {
-          log.info({ device: p.cfg.id }, `Modbus device ${p.cfg.id} answers again`);
-          sink.setReachable(p.cfg.id, true, "poll succeeded");
-        }
+        if (was === false) log.info({ device: p.cfg.id }, `Modbus device ${p.cfg.id} answers again`);
+        // Also on the first good poll: a poll that yielded no values made no reading to say so.
+        sink.setReachable(p.cfg.id, true, was === false ? "poll succeeded again" : "first poll succeeded");
       }
     } else {
       p.polls.failed.inc();
@@ -275,8 +275,13 @@ export class ModbusSource {
     if (point.table === "discrete" || point.table === "input") {
       throw new AgentError("EA_MODBUS_WRITE", `cannot write ${name}: ${point.table} is a read-only table`);
     }
-    if (point.writable === false) {
-      throw new AgentError("EA_MODBUS_WRITE", `cannot write ${name}: the point is configured "writable": false`);
+    // Writing is opt-in per point: a hook must never reach a register nobody marked as safe to write.
+    if (point.writable !== true) {
+      throw new AgentError(
+        "EA_MODBUS_WRITE",
+        `cannot write ${name}: point "${pointName}" of Modbus device "${deviceId}" is not writable ` +
+          `(writing is opt-in: add "writable": true to that point in modbus.devices to allow it)`,
+      );
     }
     await this.#writePoint(p, point, name, value);
     this.#opts.log.info({ device: deviceId, point: pointName, value }, `wrote ${name} = ${String(value)}`);

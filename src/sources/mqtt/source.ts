@@ -12,8 +12,16 @@ import { AgentError, errorMessage } from "../../core/errors.js";
 import type { EventBus } from "../../core/events.js";
 import type { Logger } from "../../core/log.js";
 import type { MetricsRegistry } from "../../core/metrics.js";
-import type { ReadingSink } from "../../core/ports.js";
-import { compileSubscriptions, type RejectReason, type SubscriptionMapper } from "./subscription.js";
+import type { DeviceView, ReadingSink } from "../../core/ports.js";
+import { MQTT_VALUES_DROPPED_HELP } from "../../pipeline/ingest.js";
+import {
+  compileSubscriptions,
+  DROP_REASONS,
+  type DropReason,
+  type Drops,
+  type RejectReason,
+  type SubscriptionMapper,
+} from "./subscription.js";
 
 export const MQTT_DEFAULTS = {
   reconnectMinMs: 1000,
@@ -64,6 +72,8 @@ export class MqttSource {
   readonly #config: MqttConfig;
   readonly #clientId: string;
   readonly #sink: ReadingSink;
+  readonly #devices: DeviceView | undefined;
+  readonly #maxWatches: number;
   readonly #events: EventBus;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -72,7 +82,7 @@ export class MqttSource {
   readonly #minBackoff: number;
   readonly #maxBackoff: number;
   readonly #results: Record<Result, Counter>;
-  readonly #droppedValues: Counter;
+  readonly #droppedValues: Record<DropReason, Counter>;
   readonly #reconnects: Counter;
   readonly #connectedGauge: { set(v: number): void };
   readonly #routes = new Map<string, Route | null>();
@@ -87,6 +97,8 @@ export class MqttSource {
     config: MqttConfig;
     gatewayId: string;
     sink: ReadingSink;
+    /** The devices the sink kept: a silence watch is made only for a device the sink did not refuse. */
+    devices?: DeviceView;
     events: EventBus;
     clock: Clock;
     log: Logger;
@@ -95,6 +107,9 @@ export class MqttSource {
     this.#config = opts.config;
     this.#clientId = opts.config.clientId ?? `edge-agent-${opts.gatewayId}`;
     this.#sink = opts.sink;
+    this.#devices = opts.devices;
+    // The sink refuses devices past mqtt.maxDevices; the watches never outgrow that either.
+    this.#maxWatches = opts.config.maxDevices ?? Number.POSITIVE_INFINITY;
     this.#events = opts.events;
     this.#clock = opts.clock;
     this.#log = opts.log;
@@ -106,9 +121,10 @@ export class MqttSource {
     const results: Partial<Record<Result, Counter>> = {};
     for (const r of RESULTS) results[r] = messages.bind({ result: r });
     this.#results = results as Record<Result, Counter>;
-    this.#droppedValues = opts.metrics
-      .counter("edge_mqtt_values_dropped_total", "MQTT payload values dropped as not finite (NaN, Infinity)")
-      .bind();
+    const dropped = opts.metrics.counter("edge_mqtt_values_dropped_total", MQTT_VALUES_DROPPED_HELP);
+    const droppedBy: Partial<Record<DropReason, Counter>> = {};
+    for (const r of DROP_REASONS) droppedBy[r] = dropped.bind({ reason: r });
+    this.#droppedValues = droppedBy as Record<DropReason, Counter>;
     this.#reconnects = opts.metrics.counter("edge_mqtt_reconnects_total", "MQTT reconnect attempts").bind();
     this.#connectedGauge = opts.metrics.gauge("edge_mqtt_connected", "1 when connected to the MQTT broker").bind();
   }
@@ -303,19 +319,37 @@ export class MqttSource {
     }
     const res = route.mapper.map(topic, payload, route.device, this.#clock.now());
     if (!res.ok) {
+      if (res.dropped !== undefined) this.#countDrops(res.dropped);
       this.#reject(res.reason, topic, res.detail);
       return;
     }
-    if (res.dropped > 0) {
-      this.#droppedValues.inc(res.dropped);
-      this.#rateLog("bad-values", "warn", { topic }, `${res.dropped} value(s) dropped as not finite (NaN/Infinity)`);
+    if (res.dropped !== null) {
+      const keys = this.#countDrops(res.dropped);
+      this.#rateLog(
+        "values-cut",
+        "warn",
+        { topic, reasons: keys },
+        "MQTT values cut from the reading: a string over 4 KiB, or an array/object over 16 levels or 64 KiB of JSON",
+      );
     }
     this.#results.ok.inc();
     const reading = res.reading;
     const interval = route.mapper.config.expectedIntervalMs;
-    if (interval !== undefined) this.#seen(reading.deviceId, interval, route.mapper.config.offlineAfter);
+    const deviceId = reading.deviceId;
     this.#sink.ingest(reading);
+    if (interval !== undefined) this.#seen(deviceId, interval, route.mapper.config.offlineAfter);
   };
+
+  #countDrops(d: Drops): DropReason[] {
+    const keys: DropReason[] = [];
+    for (const r of DROP_REASONS) {
+      const n = d[r];
+      if (n === undefined) continue;
+      this.#droppedValues[r].inc(n);
+      keys.push(r);
+    }
+    return keys;
+  }
 
   #route(topic: string): Route | null {
     for (const m of this.#mappers) {
@@ -328,6 +362,13 @@ export class MqttSource {
     const now = this.#clock.monotonic();
     let w = this.#watches.get(deviceId);
     if (w === undefined) {
+      // A device the sink refused (mqtt.maxDevices) gets no watch: it has no status to keep. Without
+      // a device view, the watches at least never outgrow the same bound.
+      const refused =
+        this.#devices !== undefined
+          ? this.#devices.get(deviceId) === undefined
+          : this.#watches.size >= this.#maxWatches;
+      if (refused) return;
       w = {
         lastSeen: now,
         intervalMs,

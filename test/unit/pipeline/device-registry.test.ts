@@ -1,0 +1,65 @@
+// The device registry's status model and its keys: every device starts `unknown`, its first verdict is
+// an event, ids such as `constructor` are ordinary ids (the config metadata is read through own
+// properties only), and /status summaries keep `__proto__` values as ordinary keys.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { EventBus } from "../../../src/core/events.js";
+import { silentLogger } from "../../../src/core/log.js";
+import type { DeviceState } from "../../../src/core/types.js";
+import { devicePage, summarizeDevice } from "../../../src/pipeline/device-page.js";
+import { DeviceRegistry } from "../../../src/pipeline/device-registry.js";
+
+test("unknown first; the first verdict and every later change are events", () => {
+  const events = new EventBus(silentLogger());
+  const seen: string[] = [];
+  events.on("deviceStatusChanged", (d, from, to) => seen.push(`${d.id}:${from}->${to}`));
+  const reg = new DeviceRegistry({ meta: { m: { maintenance: true } }, events });
+  reg.declare({ id: "a", product: "meter" }, "modbus");
+  reg.declare({ id: "b", product: "meter" }, "modbus");
+  reg.declare({ id: "m", product: "meter" }, "modbus");
+  assert.deepEqual(
+    reg.list().map((d) => d.status),
+    ["unknown", "unknown", "maintenance"],
+  );
+  reg.setReachable("a", false);
+  reg.markSeen(reg.get("b") as DeviceState, 1);
+  reg.setHasAlarm("b", true);
+  reg.setReachable("a", true);
+  reg.setMaintenance("m", false);
+  assert.deepEqual(seen, [
+    "a:unknown->offline",
+    "b:unknown->online",
+    "b:online->alarm",
+    "a:offline->online",
+    "m:maintenance->unknown",
+  ]);
+});
+
+test("ids from outside are ordinary: constructor, __proto__, toString; the MQTT device bound", () => {
+  const reg = new DeviceRegistry({ meta: {}, events: new EventBus(silentLogger()) });
+  for (const id of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+    const slot = reg.slotFor(id, "meter", "mqtt", 10);
+    assert.ok(slot);
+    assert.deepEqual([slot.state.id, slot.state.name, slot.state.product], [id, undefined, "meter"]);
+    assert.equal(reg.get(id), slot.state);
+  }
+  assert.equal(reg.slotFor("x1", "meter", "mqtt", 4), null, "a new MQTT device past the bound");
+  assert.ok(reg.slotFor("constructor", "meter", "mqtt", 4), "a known one is still there");
+  assert.ok(reg.slotFor("x1", "meter", "modbus", 4), "the bound is for devices MQTT creates");
+  assert.equal(reg.discovered, 4);
+});
+
+test("/status summary: values truncated with a marker, __proto__ stays a key", () => {
+  const values: Record<string, number> = {};
+  Object.defineProperty(values, "__proto__", { value: 1, enumerable: true, writable: true, configurable: true });
+  for (let i = 0; i < 9; i++) values[`k${i}`] = i;
+  const d: DeviceState = { id: "d", product: "p", status: "online", lastSeen: 1, values, source: "mqtt" };
+  const s = summarizeDevice(d, 5);
+  assert.deepEqual(Object.keys(s.values), ["__proto__", "k0", "k1", "k2", "k3"]);
+  assert.equal(Object.getPrototypeOf(s.values), Object.prototype);
+  assert.equal(s.valuesTruncated, 5);
+  assert.equal(summarizeDevice(d, 10), d, "no copy when nothing is cut");
+  const page = devicePage([d, d, d], 2, 5);
+  assert.deepEqual([page.devices.length, page.devicesTotal, page.devicesOffset, page.devicesLimit], [1, 3, 2, 5]);
+});
