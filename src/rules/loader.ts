@@ -11,6 +11,7 @@ import { errorMessage, formatProblem, type Problem } from "../core/errors.js";
 import type { EventBus } from "../core/events.js";
 import type { Logger } from "../core/log.js";
 import type { RuleDefinition } from "../core/types.js";
+import { DEFAULT_MAX_RULE_FILE_BYTES, oversizeProblem } from "./file-size.js";
 import type { RuleSet } from "./rule-set.js";
 import { hasErrors, parseRuleDocument } from "./validate.js";
 import { isRuleFileName, listRuleFiles } from "./validate-dir.js";
@@ -27,6 +28,8 @@ export interface RulesLoaderOptions {
   rescanMs?: number;
   /** false: rely on the periodic rescan alone (filesystems where notifications never arrive). */
   watch?: boolean;
+  /** Larger files are refused unread (their last good rules stay). */
+  maxFileBytes?: number;
 }
 
 const RECENT_MS = 3000;
@@ -45,6 +48,7 @@ export class RulesLoader {
   readonly #debounceMs: number;
   readonly #rescanMs: number;
   readonly #useWatch: boolean;
+  readonly #maxFileBytes: number;
   readonly #seen = new Map<string, Seen>();
   readonly #dirty = new Set<string>();
   /** Valid files refused because a rule id is in force elsewhere: retried after every change. */
@@ -68,6 +72,7 @@ export class RulesLoader {
     this.#debounceMs = opts.debounceMs ?? 100;
     this.#rescanMs = opts.rescanMs ?? 1000;
     this.#useWatch = opts.watch ?? true;
+    this.#maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_RULE_FILE_BYTES;
   }
 
   async start(): Promise<void> {
@@ -179,9 +184,11 @@ export class RulesLoader {
       present.add(file);
       let signature: string;
       let recent: boolean;
+      let size: number;
       try {
         const st = await stat(file);
         if (!st.isFile()) continue;
+        size = st.size;
         signature = `${st.mtimeMs}:${st.size}:${st.ino}`;
         // Coarse mtime (1–2 s on some filesystems) can hide a same-size rewrite: re-read fresh files.
         recent = Math.abs(this.#clock.now() - st.mtimeMs) < RECENT_MS;
@@ -191,6 +198,16 @@ export class RulesLoader {
       const prev = this.#seen.get(file);
       if (prev !== undefined && prev.signature === signature && !recent && !this.#dirty.has(file)) continue;
       this.#dirty.delete(file);
+      if (size > this.#maxFileBytes) {
+        // Reported once per version of the file; the last good rules stay in force.
+        if (prev?.signature !== signature) {
+          const problems = [oversizeProblem(file, size, this.#maxFileBytes)];
+          this.#set.setProblems(file, problems);
+          this.#report(file, problems);
+        }
+        this.#seen.set(file, { signature, text: "" });
+        continue;
+      }
       let text: string;
       try {
         text = await readFile(file, "utf8");

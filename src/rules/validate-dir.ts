@@ -2,9 +2,10 @@
 // cross-file check (a rule id used twice is reported in the later file, as the loader would
 // refuse it there).
 
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage, type Problem } from "../core/errors.js";
+import { DEFAULT_MAX_RULE_FILE_BYTES, oversizeProblem } from "./file-size.js";
 import { hasErrors, parseRuleDocument } from "./validate.js";
 
 /** Rule files: `*.json`, minus hidden files and editor leftovers (`.#x`, `x~`, `.x.swp`). */
@@ -17,7 +18,7 @@ export async function listRuleFiles(dir: string): Promise<string[]> {
   return names.filter(isRuleFileName).sort();
 }
 
-export async function validateRulesDir(dir: string): Promise<Problem[]> {
+export async function validateRulesDir(dir: string, maxFileBytes = DEFAULT_MAX_RULE_FILE_BYTES): Promise<Problem[]> {
   let names: string[];
   try {
     names = await listRuleFiles(dir);
@@ -41,6 +42,11 @@ export async function validateRulesDir(dir: string): Promise<Problem[]> {
     const file = join(dir, name);
     let text: string;
     try {
+      const { size } = await stat(file);
+      if (size > maxFileBytes) {
+        problems.push(oversizeProblem(file, size, maxFileBytes));
+        continue;
+      }
       text = await readFile(file, "utf8");
     } catch (err) {
       problems.push({ file, path: "$", message: `cannot read rule file: ${errorMessage(err)}` });

@@ -73,10 +73,13 @@ test("an oversized version of a file is refused and its last good rules stay in 
 
 test("a file back under the limit loads again", async () => {
   await writeFile(join(dir, "a.json"), JSON.stringify(rule("a", 300)));
-  await waitFor(() => (set.get("a")?.def.conditions as { all: { value: number }[] }).all[0]?.value === 300, {
-    timeoutMs: 3000,
-    what: "reload",
-  });
+  await waitFor(
+    () => (set.get("a")?.def.conditions as { all: { value: number }[] } | undefined)?.all[0]?.value === 300,
+    {
+      timeoutMs: 3000,
+      what: "reload",
+    },
+  );
   assert.equal(set.problems().filter((x) => x.file.endsWith("a.json")).length, 0);
 });
 
