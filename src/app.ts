@@ -8,12 +8,14 @@ import { join, resolve } from "node:path";
 import { Agent as HttpDispatcher } from "undici";
 import { AlarmService } from "./alarms/service.js";
 import { DATABASE_FILE } from "./config/load.js";
+import { configSecrets, redactConfig } from "./config/redact-config.js";
 import type { Config } from "./config/schema.js";
 import type { Clock } from "./core/clock.js";
 import { EventBus } from "./core/events.js";
 import type { Logger } from "./core/log.js";
 import { MetricsRegistry } from "./core/metrics.js";
 import type { Alarm, DeviceInfo } from "./core/types.js";
+import type { HookActivity } from "./hooks/activity.js";
 import { HookManager } from "./hooks/manager.js";
 import { HttpApi } from "./http/server.js";
 import { DeviceRegistry } from "./pipeline/device-registry.js";
@@ -24,7 +26,7 @@ import { RulesLoader } from "./rules/loader.js";
 import { RuleSet } from "./rules/rule-set.js";
 import { SimulatedMeter } from "./sources/modbus/sim.js";
 import { ModbusSource } from "./sources/modbus/source.js";
-import { EmbeddedBroker } from "./sources/mqtt/embedded-broker.js";
+import { type BrokerLogin, EmbeddedBroker, embeddedBrokerLogins } from "./sources/mqtt/embedded-broker.js";
 import { MqttSource } from "./sources/mqtt/source.js";
 import { type Db, openDatabase } from "./store/db.js";
 import { DEFAULT_CONCURRENCY, Dispatcher } from "./upstream/dispatcher.js";
@@ -36,8 +38,11 @@ export interface AgentDeps {
   clock: Clock;
   log: Logger;
   version: string;
-  /** Secret values resolved from the environment, masked wherever they could be shown. */
+  /** Secret values from the config loader (values under secret keys, substituted secret variables),
+   *  masked wherever they could be shown; the config's own secret-key values are always added. */
   secrets?: readonly string[];
+  /** Shared record of the hook code running now (read by the event-loop watchdog of `run`). */
+  hookActivity?: HookActivity;
 }
 
 export function databasePath(config: Config): string {
@@ -62,6 +67,11 @@ export interface Agent {
 
 export function createAgent(config: Config, deps: AgentDeps): Agent {
   const { clock, log, version } = deps;
+  // One list for every output path: API answers, SSE, dispatcher error reasons, hooks' config.
+  const secrets = [...new Set([...(deps.secrets ?? []), ...configSecrets(config)])];
+  // Hooks get no secrets: what a hook legitimately needs (HTTP to the platform, Modbus writes)
+  // goes through ctx.http / ctx.modbus, never through a token read from the config.
+  const hookConfig = redactConfig(config, secrets);
   const events = new EventBus(log.child({ module: "events" }));
   const metrics = new MetricsRegistry();
   const startedAt = clock.now();
@@ -87,7 +97,15 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
   metrics.onCollect(() => ruleEvaluations.set(ruleSet.evaluations));
   const rulesDir = resolve(config.rulesDir ?? "./rules");
   const hooksDir = resolve(config.hooksDir ?? "./hooks");
-  const pipeline = new Pipeline({ devices, rules: ruleSet, events, log: log.child({ module: "pipeline" }), metrics });
+  const pipeline = new Pipeline({
+    devices,
+    rules: ruleSet,
+    events,
+    log: log.child({ module: "pipeline" }),
+    metrics,
+    bounds: config.mqtt,
+    clock,
+  });
 
   // Built lazily in start(): they need the database.
   let alarms: AlarmService | null = null;
@@ -124,7 +142,14 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
       log: log.child({ module: "outbox" }),
     });
 
-    rulesLoader = new RulesLoader({ dir: rulesDir, ruleSet, log: log.child({ module: "rules" }), clock, events });
+    rulesLoader = new RulesLoader({
+      dir: rulesDir,
+      ruleSet,
+      log: log.child({ module: "rules" }),
+      clock,
+      events,
+      ...(config.rulesMaxFileBytes !== undefined ? { maxFileBytes: config.rulesMaxFileBytes } : {}),
+    });
     ruleFiles = new RuleFiles({ dir: rulesDir, ruleSet, log: log.child({ module: "rules" }) });
 
     // Hooks and alarms know each other: hooks intercept alarms and query them. The manager is
@@ -136,7 +161,7 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
     };
     hooks = new HookManager({
       dir: hooksDir,
-      config,
+      config: hookConfig,
       hooksConfig: config.hooks,
       db: theDb,
       clock,
@@ -152,6 +177,8 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
           return modbus.writer.write(deviceId, point, value);
         },
       },
+      activity: deps.hookActivity,
+      dataDir: resolve(config.dataDir ?? "./data"),
     });
     alarms = new AlarmService({
       db: theDb,
@@ -163,6 +190,8 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
       interceptor: hooks.alarmInterceptor,
       devices,
       onActiveChanged: (deviceId, has) => devices.setHasAlarm(deviceId, has),
+      // Firings (actions.alarm false) write work orders and webhooks without an alarm event.
+      onOutboxWritten: () => dispatcher?.kick(),
     });
     quotas = new QuotaTracker({
       quotas: config.quotas ?? [],
@@ -198,6 +227,7 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
       workOrders: config.workOrders,
       outbox: config.outbox,
       interceptor: hooks.uploadInterceptor,
+      secrets,
     });
     // A committed batch emits one event per alarm change: wake the dispatcher once per batch.
     let kickQueued = false;
@@ -239,23 +269,31 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
       stoppers.push(() => sim?.stop());
     }
     if (config.mqtt) {
+      let agentLogin: BrokerLogin | null = null;
       if (config.mqtt.url === "embedded") {
+        const { logins, agent } = embeddedBrokerLogins(config.mqtt);
+        agentLogin = agent;
         broker = new EmbeddedBroker({
           port: config.mqtt.port ?? 1883,
           host: config.mqtt.host ?? "127.0.0.1",
           log: log.child({ module: "broker" }),
+          logins,
+          clock,
         });
         await broker.start();
         stoppers.push(() => broker?.stop());
       }
+      // The agent's own client logs in to its broker like any device (a generated login when only
+      // device users are configured), at the address the broker really listens on.
       const mqttConfig =
         config.mqtt.url === "embedded" && broker
-          ? { ...config.mqtt, url: `mqtt://127.0.0.1:${broker.port}` }
+          ? { ...config.mqtt, url: broker.url, ...(agentLogin ?? {}) }
           : config.mqtt;
       mqtt = new MqttSource({
         config: mqttConfig,
         gatewayId: config.gatewayId,
         sink: pipeline,
+        devices,
         events,
         clock,
         log: log.child({ module: "mqtt" }),
@@ -295,8 +333,8 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
         outbox,
         kpis: hooks,
         health: () => health(),
-        publicConfig: () => publicConfig(config),
-        secrets: deps.secrets ?? [],
+        publicConfig: () => hookConfig,
+        secrets,
       });
       await http.start();
       stoppers.push(() => http?.stop());
@@ -373,17 +411,9 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
   };
 }
 
-/** The config with every secret removed, for /status and the status page. */
-export function publicConfig(config: Config): unknown {
-  const redacted = JSON.parse(JSON.stringify(config)) as Record<string, Record<string, unknown> | undefined>;
-  const mask = (o: Record<string, unknown> | undefined, key: string) => {
-    if (o && typeof o[key] === "string" && o[key] !== "") o[key] = "[REDACTED]";
-  };
-  mask(redacted.mqtt, "password");
-  mask(redacted.upstream, "token");
-  mask(redacted.workOrders, "appSecret");
-  mask(redacted.http, "token");
-  return redacted;
+/** The config with every secret removed, for /status and the status page (see config/redact-config). */
+export function publicConfig(config: Config, secrets: readonly string[] = []): Config {
+  return redactConfig(config, secrets);
 }
 
 /** The operator's view of alarm changes in the log: one line per committed change. */

@@ -10,6 +10,7 @@ import { formatProblemLine, plural, problemSummary } from "../config/format.js";
 import { isError, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { errorMessage, type Problem } from "../core/errors.js";
+import type { ValidateHooksOptions } from "../hooks/validate-dir.js";
 import { DEFAULT_CONFIG, parseCommandArgs } from "./args.js";
 import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
 
@@ -87,29 +88,44 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     ? {
         rulesDir: config.rulesDir ?? "",
         hooksDir: config.hooksDir ?? "",
+        dataDir: config.dataDir ?? "",
         disabled: [...(config.hooks?.disabled ?? [])],
       }
     : await bestEffortDirs(file, io.cwd).then((d) => ({ ...d, disabled: d.disabledHooks }));
 
-  const rules = await importOptional<(dir: string) => Promise<Problem[]>>(
+  const rules = await importOptional<(dir: string, maxFileBytes?: number) => Promise<Problem[]>>(
     "../rules/validate-dir.js",
     "validateRulesDir",
   );
   if (rules.ok) {
     try {
-      problems.push(...(await rules.fn(dirs.rulesDir)));
+      problems.push(...(await rules.fn(dirs.rulesDir, config?.rulesMaxFileBytes)));
     } catch (err) {
       problems.push({ file: dirs.rulesDir, path: "$", message: `rule validation failed: ${errorMessage(err)}` });
     }
   } else notes.push(`note: rule files not checked: the rule validator is ${rules.why}`);
+  if (config) {
+    // Cross-check of rules against the config: work orders need the devices' areaId.
+    const areas = await importOptional<(c: Config, dir: string) => Promise<Problem[]>>(
+      "../workorders/area-check.js",
+      "workOrderAreaWarnings",
+    );
+    if (areas.ok) problems.push(...(await areas.fn(config, dirs.rulesDir).catch(() => [])));
+  }
 
-  const hooks = await importOptional<(dir: string, disabled: string[]) => Promise<Problem[]>>(
-    "../hooks/validate-dir.js",
-    "validateHooksDir",
-  );
+  const hooks = await importOptional<
+    (dir: string, disabled: string[], opts: ValidateHooksOptions) => Promise<Problem[]>
+  >("../hooks/validate-dir.js", "validateHooksDir");
   if (hooks.ok) {
     try {
-      problems.push(...(await hooks.fn(dirs.hooksDir, dirs.disabled)));
+      // Each file is named before it is imported, so whatever a hook does, the last line says which one.
+      const watchdogS = config?.hooks?.watchdogS ?? 30;
+      const opts: ValidateHooksOptions = {
+        dataDir: dirs.dataDir,
+        importTimeoutMs: (watchdogS > 0 ? watchdogS : 30) * 1000,
+        onFile: (f) => io.stderr(`checking hook ${f}\n`),
+      };
+      problems.push(...(await hooks.fn(dirs.hooksDir, dirs.disabled, opts)));
     } catch (err) {
       problems.push({ file: dirs.hooksDir, path: "$", message: `hook validation failed: ${errorMessage(err)}` });
     }

@@ -11,17 +11,24 @@ export const DEFAULTS = {
   hooksDir: "./hooks",
   logLevel: "info",
   hooksTimeoutMs: 5000,
+  hooksWatchdogS: 30,
   outboxMaxPending: 100_000,
   outboxRetentionDays: 7,
   httpHost: "127.0.0.1",
   httpPort: 8080,
   embeddedMqttPort: 1883,
   embeddedMqttHost: "127.0.0.1",
+  /** Devices MQTT readings may create (declared devices not counted). */
+  mqttMaxDevices: 10_000,
+  /** Facts MQTT readings may add to one device; existing facts always update. */
+  mqttMaxValuesPerDevice: 500,
   modbusOfflineAfter: 3,
   modbusMaxGap: 10,
   upstreamHeartbeatIntervalMs: 30_000,
   upstreamTimeoutMs: 10_000,
   workOrdersTimeoutMs: 10_000,
+  /** The work-order platform's default tenant (its own client sends "1" unless told otherwise). */
+  workOrdersTenantId: "1",
 } as const;
 
 /** File name of the agent's SQLite database inside dataDir. */
@@ -40,7 +47,12 @@ export function resolveDefaults(c: Config, cwd: string): Config {
     hooksDir: resolvePath(c.hooksDir ?? DEFAULTS.hooksDir, cwd),
     log: { ...c.log, level: c.log?.level ?? DEFAULTS.logLevel },
     devices: c.devices ?? {},
-    hooks: { ...c.hooks, timeoutMs: c.hooks?.timeoutMs ?? DEFAULTS.hooksTimeoutMs, disabled: c.hooks?.disabled ?? [] },
+    hooks: {
+      ...c.hooks,
+      timeoutMs: c.hooks?.timeoutMs ?? DEFAULTS.hooksTimeoutMs,
+      disabled: c.hooks?.disabled ?? [],
+      watchdogS: c.hooks?.watchdogS ?? DEFAULTS.hooksWatchdogS,
+    },
     outbox: {
       maxPending: c.outbox?.maxPending ?? DEFAULTS.outboxMaxPending,
       retentionDays: c.outbox?.retentionDays ?? DEFAULTS.outboxRetentionDays,
@@ -72,6 +84,8 @@ export function resolveDefaults(c: Config, cwd: string): Config {
           }
         : {}),
       subscriptions: c.mqtt.subscriptions ?? [],
+      maxDevices: c.mqtt.maxDevices ?? DEFAULTS.mqttMaxDevices,
+      maxValuesPerDevice: c.mqtt.maxValuesPerDevice ?? DEFAULTS.mqttMaxValuesPerDevice,
     };
   }
   if (c.modbus) {
@@ -95,6 +109,7 @@ export function resolveDefaults(c: Config, cwd: string): Config {
     out.workOrders = {
       ...c.workOrders,
       enabled: c.workOrders.enabled ?? true,
+      tenantId: c.workOrders.tenantId ?? DEFAULTS.workOrdersTenantId,
       timeoutMs: c.workOrders.timeoutMs ?? DEFAULTS.workOrdersTimeoutMs,
     };
   }

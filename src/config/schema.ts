@@ -40,12 +40,35 @@ export const MqttSchema = Closed({
   clientId: Type.Optional(Type.String({ minLength: 1 })),
   username: Type.Optional(Type.String()),
   password: Type.Optional(Type.String()),
+  users: Type.Optional(
+    Type.Array(Closed({ username: Type.String({ minLength: 1 }), password: Type.String() }), {
+      description:
+        'Embedded broker only: device logins accepted besides username/password (put passwords in variables, "${DEVICE_PASSWORD}"). ' +
+        "With users or username set, the embedded broker refuses clients without valid credentials.",
+    }),
+  ),
   tls: Type.Optional(MqttTlsSchema),
   keepaliveS: Type.Optional(Type.Integer({ minimum: 0 })),
   reconnectMinMs: Type.Optional(PositiveMs()),
   reconnectMaxMs: Type.Optional(PositiveMs()),
   /** Largest accepted payload; bigger ones are counted and dropped. */
   maxPayloadBytes: Type.Optional(Type.Integer({ minimum: 64 })),
+  maxDevices: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description:
+        "Most devices MQTT messages may create (default 10000; devices declared in config not counted). " +
+        "A message from a new device beyond it is dropped and counted (edge_mqtt_devices_refused_total); known devices keep working.",
+    }),
+  ),
+  maxValuesPerDevice: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description:
+        "Most values (facts) MQTT messages may give one device (default 500). A new key beyond it is dropped and counted " +
+        '(edge_mqtt_values_dropped_total{reason="too-many-keys"}); keys the device already has keep updating.',
+    }),
+  ),
   subscriptions: Type.Array(SubscriptionSchema, { default: [] }),
 });
 
@@ -62,6 +85,14 @@ export const ModbusBusSchema = Closed({
   timeoutMs: Type.Optional(PositiveMs()),
   /** Extra silence between frames on a serial line, on top of the 3.5-character gap. */
   interFrameDelayMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  reopenAfterFailures: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description:
+        "Consecutive failed requests (timeout, CRC error, bad answer) after which the port or connection " +
+        "is closed and reopened (default 5 on rtu and rtu-over-tcp buses, 3 on tcp)",
+    }),
+  ),
   reconnectMinMs: Type.Optional(PositiveMs()),
   reconnectMaxMs: Type.Optional(PositiveMs()),
 });
@@ -93,7 +124,13 @@ export const ModbusPointSchema = Closed({
   length: Type.Optional(Type.Integer({ minimum: 1, maximum: 125 })),
   scale: Type.Optional(Type.Number()),
   offset: Type.Optional(Type.Number()),
-  writable: Type.Optional(Type.Boolean()),
+  writable: Type.Optional(
+    Type.Boolean({
+      description:
+        'Writing is opt-in (default false): only a point with "writable": true can be written by modbus.write ' +
+        "(hooks, interlocks); any other write is refused",
+    }),
+  ),
 });
 
 export const ModbusDeviceSchema = Closed({
@@ -127,6 +164,19 @@ export const HooksSchema = Closed({
   disabled: Type.Optional(Type.Array(Type.String())),
   /** Bounded queue length per observer hook; overflow is counted and dropped. */
   queueSize: Type.Optional(Type.Integer({ minimum: 1 })),
+  /**
+   * Seconds the event loop may stay blocked (a hook that never returns) before the watchdog logs the
+   * hook and method, quarantines that hook and ends the process for the service manager to restart.
+   * 0 turns the watchdog off (e.g. while a debugger is attached).
+   */
+  watchdogS: Type.Optional(
+    Type.Number({
+      minimum: 0,
+      default: 30,
+      description:
+        "Seconds the event loop may stay blocked before the watchdog names the hook, quarantines it and ends the agent (0 = off)",
+    }),
+  ),
 });
 
 export const UpstreamSchema = Closed({
@@ -143,7 +193,14 @@ export const WorkOrdersSchema = Closed({
   baseUrl: Type.String({ minLength: 1 }),
   appId: Type.String({ minLength: 1 }),
   appSecret: Type.String(),
-  tenantId: Type.String({ minLength: 1 }),
+  /** `tenant-id` header of every work-order request; the platform's default tenant is "1". */
+  tenantId: Type.Optional(
+    Type.String({
+      minLength: 1,
+      default: "1",
+      description: 'Tenant of the work-order platform, sent as the tenant-id header (default "1")',
+    }),
+  ),
   timeoutMs: Type.Optional(PositiveMs(10000)),
 });
 
@@ -167,6 +224,14 @@ export const HttpSchema = Closed({
   port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   token: Type.Optional(Type.String()),
   enabled: Type.Optional(Type.Boolean()),
+  allowedHosts: Type.Optional(
+    Type.Array(Type.String({ minLength: 1 }), {
+      description:
+        'Extra host names (or addresses) operators use to reach the API, e.g. "gw-01.plant.example" or ' +
+        '"*.plant.example"; loopback names, the bound address and (when bound to 0.0.0.0/::) any IP are ' +
+        "always accepted. A request whose Host header names anything else is refused (DNS-rebinding guard).",
+    }),
+  ),
 });
 
 /** Built-in demo helpers, for the bundled config and tests. */
@@ -192,6 +257,13 @@ export const ConfigSchema = Closed({
   modbus: Type.Optional(ModbusSchema),
   devices: Type.Optional(Type.Record(Type.String(), DeviceMetaSchema)),
   rulesDir: Type.Optional(Type.String({ minLength: 1 })),
+  rulesMaxFileBytes: Type.Optional(
+    Type.Integer({
+      minimum: 1024,
+      description:
+        "Largest rule file read, in bytes (default 1 MiB). A larger file is refused with a problem and its last good rules stay in force",
+    }),
+  ),
   hooksDir: Type.Optional(Type.String({ minLength: 1 })),
   hooks: Type.Optional(HooksSchema),
   upstream: Type.Optional(UpstreamSchema),

@@ -63,6 +63,11 @@ export interface AlarmChange {
   /** Who/what caused it: "rule", "operator", "quota", "restart"… and a human remark. */
   cause: { by: string; remark: string };
   now: number;
+  /**
+   * A firing of a rule with `actions.alarm: false`: not an alarm (no alert rows, no alarm events);
+   * `alarm` is its local record, which the rule's work order and webhook refer to.
+   */
+  firing?: boolean;
 }
 
 export interface AlarmTracker {
@@ -81,16 +86,68 @@ export interface AlarmChangeSink {
   writeInTransaction(changes: readonly AlarmChange[]): void;
 }
 
+/** The platform's sortable alarm fields. */
+export type AlarmSortField =
+  | "created"
+  | "level"
+  | "message"
+  | "name"
+  | "period"
+  | "status"
+  | "title"
+  | "type"
+  | "updated";
+
 export interface AlarmListQuery {
   offset?: number;
+  /** Default 100, at most 1000. */
   limit?: number;
+  /** Default "asc", as on the platform. */
   order?: "asc" | "desc";
-  orderBy?: "created" | "updated" | "level" | "status";
-  /** Free text over name, title, message, device id. */
+  orderBy?: AlarmSortField;
+  /** Free text (substring, case-insensitive for ASCII) over name, title, message. */
   q?: string;
   did?: string;
+  /** Product key of the device. */
+  key?: string;
   /** "active" = status > 0. */
   status?: 0 | 1 | 2 | "active" | "all";
+  /** Only alarms with a silenced repeat at or after this epoch ms, newest repeat first (status page). */
+  recurringSince?: number;
+}
+
+/** What an operator asks for through /alert/add (the platform's fields). */
+export interface ManualAlarmInput {
+  name: string;
+  level?: number;
+  title?: string;
+  message?: string;
+  status?: 1 | 2;
+  deviceId?: string;
+  location?: Record<string, unknown> | null;
+  details?: Record<string, unknown>;
+  recipient?: unknown;
+  /** A work order for it: true, or the work-order fields (priority, alarmType, description…). */
+  workOrder?: boolean | Record<string, unknown>;
+}
+
+export type AlarmRemoval =
+  | { ok: true; alarm: Alarm }
+  | { ok: false; reason: "not-found" }
+  | { ok: false; reason: "active" | "delivering"; alarm: Alarm; pending?: number };
+
+/** Operator actions on alarms from the local API; each resolves once committed. */
+export interface AlarmOperator {
+  raise(input: ManualAlarmInput, by: string): Promise<Alarm>;
+  /** Changes level / title / message in place; undefined when no such alarm. */
+  amend(
+    alarmId: string,
+    changes: { level?: number; title?: string; message?: string },
+    by: string,
+  ): Promise<Alarm | undefined>;
+  resolve(alarmId: string, by: string, remark: string): Promise<Alarm | null>;
+  /** Removes a resolved alarm locally; an active one, or one still being delivered, is kept. */
+  remove(alarmId: string): Promise<AlarmRemoval>;
 }
 
 export interface AlarmQueries {
@@ -137,6 +194,19 @@ export interface OutboxSummary {
   dropped: number;
   paused: boolean;
   lastErrors: Record<string, { at: number; message: string } | undefined>;
+  /** The most recent dead letter: why it was refused, with the platform's code and msg when it answered one. */
+  lastDeadLetter?: DeadLetterInfo | null;
+}
+
+export interface DeadLetterInfo {
+  seq: number;
+  kind: string;
+  alarmId: string | null;
+  at: number;
+  error: string | null;
+  /** The platform's answer code (e.g. a work-order API `code`), when the refusal carried one. */
+  code?: string;
+  msg?: string;
 }
 
 export interface OutboxStats {
@@ -152,19 +222,33 @@ export interface Lifecycle {
 
 export type AdminResult<T> = { ok: true; value: T } | { ok: false; problems: Problem[]; notFound?: boolean };
 
+/** A rule in force: what the engine uses, what was written, where it lives, what is wrong with it. */
+export interface RuleEntry {
+  /** Normalized: id set, level and period as numbers. */
+  def: RuleDefinition;
+  /** The rule as written in its file or API body, with its id (the API answers with this). */
+  doc: Record<string, unknown>;
+  file: string;
+  /** Warnings about this rule, and errors of a newer version of its file that is not in force. */
+  problems: Problem[];
+}
+
 /** Rule CRUD: validated exactly like rule files, written atomically into rulesDir, applied at once. */
 export interface RuleAdmin {
-  list(): { rule: RuleDefinition; file: string }[];
-  get(id: string): { rule: RuleDefinition; file: string } | undefined;
-  add(rule: unknown): Promise<AdminResult<RuleDefinition>>;
-  update(rule: unknown): Promise<AdminResult<RuleDefinition>>;
-  del(id: string): Promise<AdminResult<{ id: string }>>;
+  /** The rules in force, by file name, then in file order. */
+  entries(): RuleEntry[];
+  get(id: string): RuleEntry | undefined;
+  add(rule: unknown): Promise<AdminResult<RuleEntry>>;
+  update(rule: unknown): Promise<AdminResult<RuleEntry>>;
+  /** Answers with the rule as it was before it was deleted. */
+  del(id: string): Promise<AdminResult<RuleEntry>>;
 }
 
 export interface HookInfo {
   name: string;
   file: string;
-  state: "running" | "stopped" | "failed" | "disabled";
+  /** "quarantined": it froze the agent (watchdog) and its file has not changed since; not loaded. */
+  state: "running" | "stopped" | "failed" | "disabled" | "quarantined";
   methods: string[];
   errors: number;
   timeouts: number;

@@ -1,7 +1,13 @@
 // Domain types shared by every part of the agent and by hook authors (re-exported from src/index.ts).
 
-/** A metric value. 64-bit integers beyond 2^53 are carried as exact decimal strings. */
+/** A metric value (Modbus points and writes). 64-bit integers beyond 2^53 are carried as exact decimal strings. */
 export type MetricValue = number | boolean | string;
+
+/**
+ * A fact a rule can see: any JSON value, plus NaN and ±Infinity (a device may send 1e999, and a
+ * Modbus float may decode to NaN). Numbers and booleans are also metrics (charts, quotas, statistics).
+ */
+export type FactValue = number | boolean | string | null | FactValue[] | { [key: string]: FactValue };
 
 export type SourceKind = "mqtt" | "modbus" | "quota" | "internal";
 
@@ -11,15 +17,18 @@ export interface Reading {
   product: string;
   /** Epoch milliseconds: the device's timestamp when it sent one, else receive time. */
   ts: number;
-  values: Record<string, MetricValue>;
-  /** Non-metric payload keys kept for hooks and details (MQTT only). */
-  attributes?: Record<string, unknown>;
+  /** Every value of the message (MQTT: every key of the values object; Modbus: every point read). */
+  values: Record<string, FactValue>;
   /** Event name when the device reported one (MQTT payload field `event`), for `type: "event"` rules. */
   event?: string;
   source: SourceKind;
 }
 
-export type DeviceStatus = "online" | "offline" | "alarm" | "maintenance";
+/**
+ * `unknown`: no poll outcome or message yet since the agent started (never reported as such to
+ * the platform, whose vocabulary has only the other four: the heartbeat sends it as `offline`).
+ */
+export type DeviceStatus = "unknown" | "online" | "offline" | "alarm" | "maintenance";
 
 /** Static description of a device: from config `devices`, Modbus devices or MQTT subscriptions. */
 export interface DeviceInfo {
@@ -35,7 +44,8 @@ export interface DeviceState extends DeviceInfo {
   status: DeviceStatus;
   /** Epoch ms of the last reading, null when none yet. */
   lastSeen: number | null;
-  values: Record<string, MetricValue>;
+  /** Latest value of every fact the device reported (a reading overwrites only the keys it carries). */
+  values: Record<string, FactValue>;
   source: SourceKind;
 }
 
@@ -78,6 +88,8 @@ export interface Alarm {
   recurrences?: number;
   /** Epoch ms of the last suppressed recurrence. */
   lastRecurrence?: number | null;
+  /** Recipient group an operator named in /alert/add (the platform's field), kept and returned. */
+  recipient?: unknown;
 }
 
 export type Operator =

@@ -63,7 +63,8 @@ export interface HookContext {
   readonly name: string;
   /** A child pino logger with `{hook: name}`. */
   readonly log: Logger;
-  /** The agent's configuration, deep-frozen. */
+  /** The agent's configuration, deep-frozen, without secrets: every password, token and app secret
+   *  reads `[REDACTED]`. */
   readonly config: Readonly<Config>;
   /** Current values and statuses of devices (copies: changing them changes nothing). */
   readonly devices: {
@@ -108,6 +109,11 @@ export interface Hook {
   onAlarmCreated?(alarm: Alarm, device: DeviceState, rule: RuleDefinition, ctx: HookContext): Awaitable<void>;
   /** An alarm was resolved and committed. */
   onAlarmResolved?(alarm: Alarm, device: DeviceState, ctx: HookContext): Awaitable<void>;
+  /**
+   * A device's status changed. Every device starts `unknown` (nothing heard since the agent started);
+   * its first poll outcome or message is a change like any other (`unknown` → `online`, or
+   * `unknown` → `offline` after the failed polls that make a device offline).
+   */
   onDeviceStatusChanged?(
     device: DeviceState,
     oldStatus: DeviceStatus,

@@ -5,26 +5,32 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { alarmShape } from "../alarms/shape.js";
 import type { HttpConfig } from "../config/schema.js";
+import { AuthFailures } from "../core/auth-failures.js";
 import type { Clock } from "../core/clock.js";
 import { AgentError, type Problem } from "../core/errors.js";
 import type { EventBus } from "../core/events.js";
 import type { Logger } from "../core/log.js";
 import type { MetricsRegistry } from "../core/metrics.js";
+import { isLoopback, remoteAddress } from "../core/net.js";
 import type {
+  AlarmOperator,
   AlarmQueries,
-  AlarmTracker,
   DeviceView,
   HookAdmin,
   KpiProvider,
   OutboxStats,
   RuleAdmin,
 } from "../core/ports.js";
-import { isLoopbackHost, TokenCheck } from "./auth.js";
+import { maskForms, maskText } from "../core/secrets.js";
+import { devicePage, STATUS_DEVICES_DEFAULT, STATUS_DEVICES_MAX } from "../pipeline/device-page.js";
+import { HostCheck, isCrossOrigin, TokenCheck } from "./auth.js";
 import { DEFAULT_MAX_BODY_BYTES, parseJsonObject, readBody } from "./body.js";
 import { CODES, HttpError, invalid, missing, notFound } from "./errors.js";
-import { alertShape, parseAlarmList, requiredString } from "./params.js";
 import { redact } from "./redact.js";
+import { alarmRoutes } from "./routes/alarms.js";
+import { ruleRoutes } from "./routes/rules.js";
 import { RuntimeMetrics } from "./runtime-metrics.js";
 import { EventStreamHub } from "./sse.js";
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./status-page.js";
@@ -44,7 +50,8 @@ export interface HttpApiOptions {
   events: EventBus;
   devices: DeviceView;
   alarms: AlarmQueries;
-  tracker: Pick<AlarmTracker, "resolve">;
+  /** Operator actions on alarms (/alert/add, /alert/update, /alert/del). */
+  tracker: AlarmOperator;
   rules: RuleAdmin & { problems(): readonly Problem[] };
   hooks?: HookAdmin | undefined;
   outbox?: OutboxStats | undefined;
@@ -92,6 +99,8 @@ const PAGE_HEADERS = {
 export class HttpApi {
   readonly #o: HttpApiOptions;
   readonly #auth: TokenCheck;
+  readonly #hostCheck: HostCheck;
+  readonly #failures: AuthFailures;
   readonly #routes = new Map<string, Route>();
   readonly #sockets = new Set<Socket>();
   readonly #runtime: RuntimeMetrics;
@@ -104,6 +113,8 @@ export class HttpApi {
   constructor(opts: HttpApiOptions) {
     this.#o = opts;
     this.#auth = new TokenCheck(opts.config.token);
+    this.#hostCheck = new HostCheck({ bindHost: this.host, allowedHosts: opts.config.allowedHosts });
+    this.#failures = new AuthFailures({ clock: opts.clock, log: opts.log, what: "local API token" });
     this.#maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#runtime = new RuntimeMetrics({
       metrics: opts.metrics,
@@ -133,7 +144,7 @@ export class HttpApi {
   async start(): Promise<void> {
     if (this.#server) return;
     const host = this.host;
-    if (!isLoopbackHost(host) && !this.#auth.required) {
+    if (!isLoopback(host) && !this.#auth.required) {
       throw new AgentError(
         "EA_CONFIG_INVALID",
         `http.host "${host}" is reachable from the network but http.token is empty: set http.token ` +
@@ -194,6 +205,7 @@ export class HttpApi {
     if (!server) return;
     this.#server = null;
     this.#runtime.stop();
+    this.#failures.stop();
     this.#hub.closeAll();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
@@ -205,6 +217,16 @@ export class HttpApi {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
+    // First, for every path: a Host this server is not reached under is a DNS-rebinding page.
+    const host = this.#hostCheck.check(req.headers.host);
+    if (!host.ok) {
+      this.#o.log.debug(
+        { method: req.method, path: url.pathname, host: req.headers.host },
+        "http request refused: Host",
+      );
+      sendError(res, new HttpError(403, CODES.forbidden, host.message));
+      return;
+    }
     const route = this.#routes.get(url.pathname);
     this.#o.log.debug({ method: req.method, path: url.pathname }, "http request");
     if (!route) {
@@ -221,11 +243,24 @@ export class HttpApi {
       return;
     }
     if (route.auth && !this.#auth.accepts(req.headers.authorization)) {
+      // A request without credentials is not a login attempt (the page's first load); a wrong
+      // token is: logged (rate-limited) and, when repeated, answered more and more slowly.
+      if (req.headers.authorization !== undefined) {
+        const wait = this.#failures.fail(remoteAddress(req.socket.remoteAddress), { path: url.pathname });
+        if (wait < 0) {
+          res.setHeader("Retry-After", "60");
+          res.setHeader("Connection", "close");
+          sendError(res, new HttpError(429, CODES.unauthorized, "Too many failed logins, retry later"));
+          return;
+        }
+        await this.#failures.hold(wait);
+        if (res.destroyed) return;
+      }
       res.setHeader("WWW-Authenticate", 'Bearer realm="edge-agent"');
       sendError(res, new HttpError(401, CODES.unauthorized, "Unauthorized"));
       return;
     }
-    if (method === "POST" && crossOrigin(req)) {
+    if (method === "POST" && isCrossOrigin(req.headers.origin, host)) {
       // A web page on another origin must not drive the agent through the operator's browser.
       sendError(
         res,
@@ -245,11 +280,13 @@ export class HttpApi {
     };
     try {
       const out = await route.handler(ctx);
-      if (out !== undefined && !res.headersSent) sendJson(res, 200, out);
+      // Every answer passes here: a secret pasted into a rule or alarm title, a hook's name or a
+      // refusal message is masked for every route at once, not route by route.
+      if (out !== undefined && !res.headersSent) sendJson(res, 200, redact(out, this.#secrets()));
     } catch (err) {
       if (err instanceof HttpError) {
         if (err.status === 413) res.setHeader("Connection", "close");
-        sendError(res, err);
+        sendError(res, err, this.#secrets());
         return;
       }
       throw err;
@@ -308,13 +345,13 @@ export class HttpApi {
     );
 
     this.#route("/metrics", "GET", ({ res }) => {
-      const text = o.metrics.render();
+      const text = maskText(o.metrics.render(), maskForms(this.#secrets()));
       res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8", "Cache-Control": "no-store" });
       res.end(text);
       return undefined;
     });
 
-    this.#route("/status", "GET", async () => ({ code: 0, data: redact(await this.#status(), this.#secrets()) }));
+    this.#route("/status", "GET", async ({ url }) => ({ code: 0, data: await this.#status(url.searchParams) }));
 
     this.#route("/events", "GET", ({ res }) => {
       this.#hub.add(res);
@@ -322,70 +359,14 @@ export class HttpApi {
     });
 
     // ---- alarms, in the upstream platform's shapes ----
-    this.#route("/alert/list", "GET", ({ url }) => {
-      const q = parseAlarmList(url.searchParams);
-      const { total, alarms } = o.alarms.list(q);
-      return { total, offset: q.offset, limit: q.limit, alerts: alarms.map(alertShape) };
-    });
-    this.#route("/alert/get", "GET", ({ url }) => {
-      const id = requiredString(url.searchParams, "id");
-      const a = o.alarms.get(id);
-      if (!a) throw notFound("Alarm", id);
-      return alertShape(a);
-    });
-    this.#route("/alert/update", "POST", async (ctx) => {
-      const body = await ctx.body();
-      const id = stringField(body, "id");
-      if (body.status === undefined) throw missing("status");
-      if (body.status !== 0) throw invalid("status", "only 0 (resolve) can be set from the local API");
-      const remark = optionalString(body, "remark") ?? "resolved manually from the local API";
-      const by = optionalString(body, "by") ?? "operator";
-      const current = o.alarms.get(id);
-      if (!current) throw notFound("Alarm", id);
-      if (current.status === 0) throw new HttpError(409, CODES.conflict, `Alarm already resolved: ${id}`, { id });
-      const resolved = await o.tracker.resolve(id, by, remark);
-      if (!resolved) {
-        // Resolved automatically between the check and the commit.
-        const now = o.alarms.get(id);
-        if (now) return alertShape(now);
-        throw notFound("Alarm", id);
-      }
-      o.log.info({ alarmId: id, by }, "alarm resolved by operator");
-      return alertShape(resolved);
+    alarmRoutes((path, method, handler) => this.#route(path, method, handler), {
+      alarms: o.alarms,
+      operator: o.tracker,
+      log: o.log,
     });
 
-    // ---- rules ----
-    this.#route("/rule/list", "GET", () => {
-      const rules = o.rules.list();
-      return { code: 0, data: { total: rules.length, rules, problems: o.rules.problems() } };
-    });
-    this.#route("/rule/get", "GET", ({ url }) => {
-      const id = requiredString(url.searchParams, "id");
-      const r = o.rules.get(id);
-      if (!r) throw notFound("Rule", id);
-      return { code: 0, data: r };
-    });
-    this.#route("/rule/add", "POST", async (ctx) => {
-      const r = await o.rules.add(await ctx.body());
-      if (!r.ok) throw ruleRefusal(r, "");
-      o.log.info({ ruleId: r.value.id }, "rule added through the local API");
-      return { code: 0, data: r.value };
-    });
-    this.#route("/rule/update", "POST", async (ctx) => {
-      const body = await ctx.body();
-      const id = stringField(body, "id");
-      const r = await o.rules.update(body);
-      if (!r.ok) throw ruleRefusal(r, id);
-      o.log.info({ ruleId: r.value.id }, "rule updated through the local API");
-      return { code: 0, data: r.value };
-    });
-    this.#route("/rule/del", "POST", async (ctx) => {
-      const id = stringField(await ctx.body(), "id");
-      const r = await o.rules.del(id);
-      if (!r.ok) throw ruleRefusal(r, id);
-      o.log.info({ ruleId: id }, "rule deleted through the local API");
-      return { code: 0, data: r.value };
-    });
+    // ---- rules, in the upstream platform's shapes ----
+    ruleRoutes((path, method, handler) => this.#route(path, method, handler), { rules: o.rules, log: o.log });
 
     // ---- hooks ----
     const hooks = (): HookAdmin => {
@@ -409,8 +390,11 @@ export class HttpApi {
     });
   }
 
-  async #status(): Promise<Record<string, unknown>> {
+  /** `devicesOffset` (0) and `devicesLimit` (200, at most 1000) page the devices; `devicesTotal` counts them all. */
+  async #status(q: URLSearchParams): Promise<Record<string, unknown>> {
     const o = this.#o;
+    const devicesOffset = pageParam(q, "devicesOffset", Number.MAX_SAFE_INTEGER) ?? 0;
+    const devicesLimit = pageParam(q, "devicesLimit", STATUS_DEVICES_MAX) ?? STATUS_DEVICES_DEFAULT;
     const now = o.clock.now();
     const active = o.alarms.active();
     let kpis: Record<string, number> = {};
@@ -427,7 +411,7 @@ export class HttpApi {
     } catch (err) {
       health = { ok: false, parts: { agent: { ok: false, detail: (err as Error).message } } };
     }
-    const rules = o.rules.list();
+    const rules = o.rules.entries();
     const files = new Map<string, number>();
     for (const r of rules) files.set(r.file, (files.get(r.file) ?? 0) + 1);
     return {
@@ -438,8 +422,13 @@ export class HttpApi {
         uptimeS: Math.round((o.clock.monotonic() - this.#startedAt) / 1000),
       },
       health,
-      devices: o.devices.list(),
-      alarms: { active: active.map(alertShape), activeCount: active.length },
+      ...devicePage(o.devices.list(), devicesOffset, devicesLimit),
+      alarms: {
+        active: active.map(alarmShape),
+        activeCount: active.length,
+        // Alarms whose rule's period silenced a repeat in the last day (they are resolved, so not above).
+        recurring: o.alarms.list({ recurringSince: now - 86_400_000, limit: 20 }).alarms.map(alarmShape),
+      },
       outbox: o.outbox ? o.outbox.summary(now) : null,
       hooks: o.hooks ? o.hooks.list() : [],
       rules: {
@@ -461,14 +450,11 @@ function pathOf(req: IncomingMessage): string {
   return q < 0 ? u : u.slice(0, q);
 }
 
-function crossOrigin(req: IncomingMessage): boolean {
-  const origin = req.headers.origin;
-  if (!origin || origin === "null") return origin === "null";
-  try {
-    return new URL(origin).host !== req.headers.host;
-  } catch {
-    return true;
-  }
+function pageParam(q: URLSearchParams, name: string, max: number): number | undefined {
+  const raw = q.get(name);
+  if (raw === null || raw === "") return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) > max) throw invalid(name, `expected an integer 0–${max}, got "${raw}"`);
+  return Number(raw);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -477,8 +463,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function sendError(res: ServerResponse, err: HttpError): void {
-  sendJson(res, err.status, { code: err.code, message: err.message, ...err.extra });
+function sendError(res: ServerResponse, err: HttpError, secrets: readonly string[] = []): void {
+  const body = { code: err.code, message: err.message, ...err.extra };
+  sendJson(res, err.status, secrets.length > 0 ? redact(body, secrets) : body);
 }
 
 function stringField(body: Record<string, unknown>, name: string): string {
@@ -488,22 +475,9 @@ function stringField(body: Record<string, unknown>, name: string): string {
   return v;
 }
 
-function optionalString(body: Record<string, unknown>, name: string): string | undefined {
-  const v = body[name];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") throw invalid(name, `expected a string, got ${typeof v}`);
-  return v;
-}
-
 function fieldOf(p: Problem): string {
   const f = p.path.replace(/^\$\.?/, "");
   return f === "" ? "body" : f;
-}
-
-/** A refused rule: 404 for an unknown id, else 400 104001 naming the first offending field. */
-function ruleRefusal(r: { problems: Problem[]; notFound?: boolean }, id: string): HttpError {
-  if (r.notFound) return notFound("Rule", id);
-  return refusal(r.problems, "rule is invalid");
 }
 
 function hookRefusal(r: { problems: Problem[]; notFound?: boolean }, name: string): HttpError {

@@ -31,8 +31,17 @@ export const PAGE_HTML = `<!doctype html>
     </table></div>
     <p id="no-alarms" class="muted">No active alarm.</p>
   </section>
+  <section id="repeats-section" hidden>
+    <h2>Silenced repeats <span id="repeat-count" class="count">0</span></h2>
+    <p class="muted">New episodes within their rule's period, counted on the alarm they repeat and not sent upstream (last 24 h).</p>
+    <div class="scroll"><table id="repeats">
+      <thead><tr><th>Alarm</th><th>Device</th><th>Repeats</th><th>Last repeat</th><th>Raised</th></tr></thead>
+      <tbody></tbody>
+    </table></div>
+  </section>
   <section>
     <h2>Devices <span id="device-count" class="count">0</span></h2>
+    <p id="device-pager" class="pager" hidden><button id="devices-prev" type="button">&lsaquo; previous</button> <span id="devices-range" class="muted"></span> <button id="devices-next" type="button">next &rsaquo;</button></p>
     <div id="devices" class="cards"></div>
   </section>
   <div class="two">
@@ -70,6 +79,7 @@ section{background:var(--card);border:1px solid var(--line);border-radius:8px;pa
 .badge.ok,.st-online{color:#fff;background:var(--ok);border-color:var(--ok)}
 .badge.bad,.badge.off,.st-offline{color:#fff;background:var(--bad);border-color:var(--bad)}
 .st-alarm{color:#fff;background:var(--warn);border-color:var(--warn)}.st-maintenance{color:#fff;background:var(--info)}
+.st-unknown{color:var(--muted);border-style:dashed}.pager button{font:inherit;padding:.2rem .6rem}
 .count{font-weight:normal;color:var(--muted)}
 .muted{color:var(--muted)}.err{color:var(--bad)}
 .scroll{overflow-x:auto}
@@ -89,7 +99,9 @@ form label{display:block;margin-bottom:.25rem}form input{font:inherit;padding:.4
 export const PAGE_JS = `"use strict";
 (function () {
   var KEY = "edge-agent-token";
-  var state = { devices: {}, alarms: {}, status: null, skew: 0 };
+  // Keyed by ids that come from devices: objects without a prototype, so "__proto__" or
+  // "constructor" are ordinary ids. Devices come a page at a time (/status?devicesOffset=).
+  var state = { devices: Object.create(null), alarms: Object.create(null), status: null, skew: 0, offset: 0 };
   var token = sessionStorage.getItem(KEY) || "";
   var $ = function (id) { return document.getElementById(id); };
 
@@ -105,7 +117,7 @@ export const PAGE_JS = `"use strict";
     var s = Math.max(0, Math.round((Date.now() + state.skew - ms) / 1000));
     return s < 60 ? s + " s ago" : s < 3600 ? Math.round(s / 60) + " min ago" : Math.round(s / 3600) + " h ago";
   }
-  function fmt(v) { return typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v); }
+  function fmt(v) { return typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v !== null && typeof v === "object" ? JSON.stringify(v) : String(v); }
   function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
 
   function showLogin(msg) {
@@ -117,19 +129,20 @@ export const PAGE_JS = `"use strict";
   });
 
   function loadStatus() {
-    return fetch("/status", { headers: headers(), cache: "no-store" }).then(function (r) {
+    return fetch("/status?devicesOffset=" + state.offset, { headers: headers(), cache: "no-store" }).then(function (r) {
       if (r.status === 401) { sessionStorage.removeItem(KEY); showLogin(token ? "That token was refused." : ""); throw new Error("unauthorized"); }
       return r.json();
     }).then(function (body) {
-      var d = body.data; state.status = d; state.skew = d.gateway.now - Date.now(); state.devices = {}; state.alarms = {};
+      var d = body.data; state.status = d; state.skew = d.gateway.now - Date.now(); state.devices = Object.create(null); state.alarms = Object.create(null);
       d.devices.forEach(function (x) { state.devices[x.id] = x; });
       d.alarms.active.forEach(function (a) { state.alarms[a.id] = a; });
+      state.recurring = d.alarms.recurring || [];
       $("login").hidden = true; $("main").hidden = false;
       renderAll();
     });
   }
 
-  function renderAll() { renderHeader(); renderAlarms(); renderDevices(); renderOutbox(); renderHooks(); renderRules(); }
+  function renderAll() { renderHeader(); renderAlarms(); renderRepeats(); renderDevices(); renderOutbox(); renderHooks(); renderRules(); }
   function renderHeader() {
     var s = state.status; if (!s) return;
     $("gw").textContent = s.gateway.id + " · v" + s.gateway.version;
@@ -152,6 +165,18 @@ export const PAGE_JS = `"use strict";
     $("alarm-count").textContent = String(list.length);
     $("no-alarms").hidden = list.length > 0;
   }
+  function renderRepeats() {
+    var list = state.recurring || []; var tb = clear($("repeats").tBodies[0]);
+    list.forEach(function (a) {
+      var dev = a.device || a.resource || {};
+      tb.appendChild(h("tr", { "data-alarm-id": a.id },
+        h("td", null, h("strong", { text: a.title || a.name }), h("div", { "class": "muted", text: a.id })),
+        h("td", { text: dev.name ? dev.name + " (" + dev.id + ")" : dev.id || "" }),
+        h("td", { "class": "repeats", text: String(a.recurrences || 0) }), h("td", { text: ago(a.lastRecurrence) }), h("td", { text: ago(a.created) })));
+    });
+    $("repeat-count").textContent = String(list.length);
+    $("repeats-section").hidden = list.length === 0;
+  }
   function renderDevices() {
     var box = clear($("devices")); var ids = Object.keys(state.devices).sort();
     ids.forEach(function (id) {
@@ -159,15 +184,33 @@ export const PAGE_JS = `"use strict";
       Object.keys(d.values || {}).sort().forEach(function (k) { dl.appendChild(h("dt", { text: k })); dl.appendChild(h("dd", { text: fmt(d.values[k]) })); });
       box.appendChild(h("div", { "class": "card", "data-device-id": id },
         h("h3", null, h("span", { text: d.name ? d.name + " · " + id : id }), h("span", { "class": "badge st-" + d.status, text: d.status })),
-        h("div", { "class": "muted", text: d.product + " · " + d.source + " · seen " + ago(d.lastSeen) }), dl));
+        h("div", { "class": "muted", text: d.product + " · " + d.source + " · seen " + ago(d.lastSeen) }), dl,
+        d.valuesTruncated ? h("div", { "class": "muted more-values", text: "… and " + d.valuesTruncated + " more values (not shown)" }) : null));
     });
-    $("device-count").textContent = String(ids.length);
+    var s = state.status; var total = s && s.devicesTotal != null ? s.devicesTotal : ids.length;
+    $("device-count").textContent = String(total);
+    var paged = total > ids.length || state.offset > 0;
+    $("device-pager").hidden = !paged;
+    if (paged) {
+      $("devices-range").textContent = (ids.length ? state.offset + 1 : 0) + "–" + (state.offset + ids.length) + " of " + total;
+      $("devices-prev").disabled = state.offset === 0;
+      $("devices-next").disabled = state.offset + ids.length >= total;
+    }
   }
+  function pageLimit() { return (state.status && state.status.devicesLimit) || 200; }
+  $("devices-prev").addEventListener("click", function () { state.offset = Math.max(0, state.offset - pageLimit()); loadStatus().catch(function () {}); });
+  $("devices-next").addEventListener("click", function () { state.offset += pageLimit(); loadStatus().catch(function () {}); });
   function renderOutbox() {
     var o = state.status && state.status.outbox; var dl = clear($("outbox")); var ul = clear($("outbox-errors"));
     if (!o) { dl.appendChild(h("dt", { text: "upstream" })); dl.appendChild(h("dd", { text: "not configured" })); return; }
     [["pending", o.pending], ["oldest pending", o.oldestPendingAgeS + " s"], ["dead letters", o.deadLetters], ["delivered", o.delivered], ["dropped", o.dropped], ["delivery", o.paused ? "PAUSED (credentials refused)" : "running"]]
       .forEach(function (p) { dl.appendChild(h("dt", { text: p[0] })); dl.appendChild(h("dd", { text: String(p[1]) })); });
+    var d = o.lastDeadLetter;
+    if (d) {
+      var answer = d.code !== undefined ? "code " + d.code + (d.msg ? ": " + d.msg : "") + " — " : "";
+      dl.appendChild(h("dt", { text: "last dead letter" }));
+      dl.appendChild(h("dd", { id: "outbox-last-dead", text: "#" + d.seq + " " + d.kind + (d.alarmId ? " (alarm " + d.alarmId + ")" : "") + ": " + answer + (d.error || "") + " (" + ago(d.at) + "; edge-agent outbox retry " + d.seq + ")" }));
+    }
     Object.keys(o.lastErrors || {}).forEach(function (k) { var e = o.lastErrors[k]; if (e) ul.appendChild(h("li", { text: k + ": " + e.message + " (" + ago(e.at) + ")" })); });
   }
   function renderHooks() {
@@ -191,7 +234,9 @@ export const PAGE_JS = `"use strict";
       if (data.alarm.status > 0) state.alarms[data.alarm.id] = data.alarm; else delete state.alarms[data.alarm.id];
       renderAlarms(); refreshSoon();
     } else if (name === "devices") {
-      data.devices.forEach(function (d) { state.devices[d.id] = d; }); renderDevices();
+      // A device not on this page is not added (a full page stays as it is; the 10 s poll brings new devices).
+      var shown = Object.keys(state.devices).length;
+      data.devices.forEach(function (d) { if (state.devices[d.id]) state.devices[d.id] = d; else if (shown < pageLimit()) { state.devices[d.id] = d; shown++; } }); renderDevices();
     } else if (name === "rules") { refreshSoon(); }
   }
   function setLive(on) { var el = $("live"); el.textContent = on ? "live" : "reconnecting"; el.className = "badge " + (on ? "ok" : "off"); }
