@@ -1,4 +1,4 @@
-// The alarm state machine of one (rule, device) pair (SPEC §5 `for`, `warnConditions`).
+// The alarm state machine of one (rule, device) pair (`for`, `warnConditions`; docs/alarms.md).
 // Deterministic and free of I/O and clock reads: the caller passes `nowMs` (monotonic) and gets
 // the transition to perform. Raising severity (create, escalate) needs the level to hold for
 // `for`; lowering it (de-escalate, resolve) is immediate. It mutates only the record it is given

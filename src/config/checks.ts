@@ -1,5 +1,5 @@
 // Semantic checks that a JSON Schema cannot express: unique ids, references that resolve, fields
-// required by another field's value, and safety rules (SPEC §3, §4, §10). Runs on a schema-valid
+// required by another field's value, and safety rules (docs/configuration.md, docs/mqtt.md, docs/http-api.md). Runs on a schema-valid
 // document; returns every problem found (warnings carry severity "warning"), never throws.
 
 import type { Problem } from "../core/errors.js";
@@ -70,7 +70,7 @@ export function checkConfig(c: Config, file: string): Problem[] {
     err("$.log.level", `unknown log level '${c.log.level}'`, suggestion(c.log.level, LOG_LEVELS));
   }
 
-  // MQTT (SPEC §3)
+  // MQTT (docs/mqtt.md)
   const subs = c.mqtt?.subscriptions ?? [];
   if (c.mqtt) {
     const url = c.mqtt.url;
@@ -122,7 +122,7 @@ export function checkConfig(c: Config, file: string): Problem[] {
     });
   }
 
-  // Modbus (SPEC §3, §4)
+  // Modbus (docs/modbus.md)
   const buses = c.modbus?.buses ?? [];
   const mdevs = c.modbus?.devices ?? [];
   unique(buses, "$.modbus.buses", "bus");
@@ -178,7 +178,7 @@ export function checkConfig(c: Config, file: string): Problem[] {
     });
   });
 
-  // Device metadata and quotas (SPEC §3)
+  // Device metadata and quotas (docs/configuration.md)
   const meta = c.devices ?? {};
   const modbusIds = new Set(mdevs.map((d) => d.id));
   for (const [id, m] of Object.entries(meta)) {
@@ -218,7 +218,7 @@ export function checkConfig(c: Config, file: string): Problem[] {
     }
   });
 
-  // Upstream and work orders (SPEC §7, §8)
+  // Upstream and work orders (docs/upstream.md)
   if (c.upstream) {
     if (!isUrl(c.upstream.baseUrl, ["http:", "https:"]))
       err("$.upstream.baseUrl", `must be an http:// or https:// URL, got '${c.upstream.baseUrl}'`);
@@ -235,7 +235,7 @@ export function checkConfig(c: Config, file: string): Problem[] {
       );
   }
 
-  // Local API (SPEC §10): never expose an unauthenticated API beyond this machine.
+  // Local API (docs/http-api.md): never expose an unauthenticated API beyond this machine.
   const http = c.http;
   if (http && http.enabled !== false) {
     const host = http.host ?? "127.0.0.1";

@@ -1,4 +1,4 @@
-// Defaults of every optional setting the SPEC gives a value for, applied once after validation so
+// Defaults of every optional setting that has one (docs/configuration.md), applied once after validation so
 // the rest of the agent reads one complete, frozen config. Relative directories resolve against
 // the working directory of the process (documented in the README, Configuration).
 

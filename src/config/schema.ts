@@ -1,4 +1,4 @@
-// The configuration contract (SPEC §3) as one TypeBox schema: the JSON Schema that validates
+// The configuration contract (docs/configuration.md) as one TypeBox schema: the JSON Schema that validates
 // config/agent.json and the TypeScript type the rest of the agent reads. Every object is closed
 // (additionalProperties: false) so a typo is an error, not a silently ignored key.
 

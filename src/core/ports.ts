@@ -81,7 +81,7 @@ export interface AlarmTracker {
   flush(): Promise<void>;
 }
 
-/** Written inside the alarm's transaction: the outbox rows caused by alarm changes (SPEC §7). */
+/** Written inside the alarm's transaction: the outbox rows caused by alarm changes (docs/upstream.md). */
 export interface AlarmChangeSink {
   writeInTransaction(changes: readonly AlarmChange[]): void;
 }

@@ -11,7 +11,7 @@ export type FactValue = number | boolean | string | null | FactValue[] | { [key:
 
 export type SourceKind = "mqtt" | "modbus" | "quota" | "internal";
 
-/** One observation of a device, from a Modbus poll or an MQTT message (SPEC §4). */
+/** One observation of a device, from a Modbus poll or an MQTT message (docs/mqtt.md). */
 export interface Reading {
   deviceId: string;
   product: string;
@@ -58,7 +58,7 @@ export interface AlarmResource {
   areaId?: number | string;
 }
 
-/** An alarm with the upstream platform's fields (SPEC §6). */
+/** An alarm with the upstream platform's fields (docs/alarms.md). */
 export interface Alarm {
   /** Local id: time-ordered, unique (also the upstream Idempotency-Key). */
   id: string;
@@ -179,7 +179,7 @@ export interface RuleDefinition {
   actions?: RuleActions;
 }
 
-/** Quota definition (SPEC §3 quotas). */
+/** Quota definition (docs/quotas.md). */
 export interface QuotaDefinition {
   id: string;
   device: string;
@@ -199,7 +199,7 @@ export interface QuotaUsage {
   crossed: "warn" | "limit";
 }
 
-/** A work order as created on the platform (SPEC §8). */
+/** A work order as created on the platform (docs/upstream.md). */
 export interface WorkOrder {
   /** Exact decimal string of the platform's 64-bit id. */
   orderId: string;

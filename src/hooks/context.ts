@@ -1,4 +1,4 @@
-// The facade a hook sees (SPEC §9 ctx): read-only copies of device state, alarm queries, Modbus
+// The facade a hook sees (docs/hooks.md, the context): read-only copies of device state, alarm queries, Modbus
 // writes, an HTTP client on the agent's dispatcher and a key/value store in the kv table under the
 // hook's name. It never exposes the database, the event bus or live mutable state.
 

@@ -1,4 +1,4 @@
-// Finding and importing hook modules (SPEC §9). A module is imported fresh (cache-busted by mtime)
+// Finding and importing hook modules (docs/hooks.md). A module is imported fresh (cache-busted by mtime)
 // so an edited file is really re-read; ESM default exports and CommonJS module.exports (including
 // TypeScript's `exports.default`) are both accepted. Nothing here runs hook code except the import.
 

@@ -1,4 +1,4 @@
-// Runs the site's hook modules (SPEC §9). Observers are fed from the EventBus by listeners that only
+// Runs the site's hook modules (docs/hooks.md). Observers are fed from the EventBus by listeners that only
 // enqueue into a bounded FIFO per hook; a per-hook drain loop calls the hook later, so ingestion never
 // waits for a hook and each hook sees events in the order they happened. Interceptors run in load
 // (file-name) order. Every call races hooks.timeoutMs on the injected clock; throws and timeouts are

@@ -1,4 +1,4 @@
-// The contract between the agent and a hook module (SPEC §9): every method is optional, observers
+// The contract between the agent and a hook module (docs/hooks.md): every method is optional, observers
 // return nothing the agent waits for, interceptors return the (possibly changed) input or null.
 // These types are the hook author's manual: `import type { Hook, HookContext } from "edge-agent"`.
 

@@ -1,4 +1,4 @@
-// The local HTTP API and status page (SPEC §10) on Node's own http server.
+// The local HTTP API and status page (docs/http-api.md) on Node's own http server.
 // Invariants: every route but /health and the static page shell needs the bearer token; the
 // server refuses to start beyond loopback without one; user input never produces a 500; nothing
 // it returns or streams contains a secret.

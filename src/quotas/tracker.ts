@@ -1,4 +1,4 @@
-// Energy quotas (SPEC §3 `quotas`): usage of a cumulative counter per local day or month, summed
+// Energy quotas (docs/quotas.md): usage of a cumulative counter per local day or month, summed
 // from counter increases. A counter that goes backwards is a reset/rollover (rebased, never negative);
 // an increase across a gap is spread over the periods the gap covers in proportion to time.
 // observe() is on the hot path: one Map lookup for devices without quotas, no awaits, no disk I/O;

@@ -1,4 +1,4 @@
-// Rule CRUD for the local API (SPEC §10): validated exactly like rule files, written atomically
+// Rule CRUD for the local API (docs/http-api.md): validated exactly like rule files, written atomically
 // into rulesDir (temp file, fsync, rename, fsync of the directory) and applied at once. Runs under
 // the RuleSet's exclusive lock, so the watcher never interleaves with a write; it then sees the
 // file's text equal to what is in force and leaves it alone.

@@ -1,4 +1,4 @@
-// Loads rules/*.json into the RuleSet and keeps them in step with the directory (SPEC §5):
+// Loads rules/*.json into the RuleSet and keeps them in step with the directory (docs/rules.md):
 // fs.watch for prompt reaction plus a periodic mtime/size rescan, since fs.watch misses events on
 // some filesystems (network mounts, some containers). A file that fails to parse or validate is
 // logged (file, JSON path, reason) and its last good rules stay in force. Never throws after start.

@@ -1,5 +1,5 @@
 // The rules in force, indexed by product key and device id, and their evaluation on the hot path
-// (SPEC §5): disabled rules skipped, `change`/`event` gating, active window in local seconds of day.
+// (docs/rules.md): disabled rules skipped, `change`/`event` gating, active window in local seconds of day.
 // Invariants: evaluate() is synchronous and allocation-free for known devices; a result is reported
 // only when non-zero, changed, or first since (re)load; a file's rules are swapped as a whole (a
 // reading sees the old set or the new one); a broken file keeps its last good rules.

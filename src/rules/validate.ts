@@ -1,4 +1,4 @@
-// Validation of rule documents (SPEC §5): strict JSON with line:column, then every problem with
+// Validation of rule documents (docs/rules.md): strict JSON with line:column, then every problem with
 // file, JSON path, reason and a hint ("did you mean"). Never throws for user input. A valid
 // document yields normalized RuleDefinitions (see normalize.ts) and the documents as written.
 

@@ -27,7 +27,7 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   db.exec("PRAGMA busy_timeout = 5000");
   if (opts.readonly) return db;
   db.exec("PRAGMA journal_mode = WAL");
-  // FULL: fsync the WAL on every commit; "committed" must mean "survives a power cut" (SPEC §7).
+  // FULL: fsync the WAL on every commit; "committed" must mean "survives a power cut" (docs/upstream.md).
   db.exec("PRAGMA synchronous = FULL");
   db.exec("PRAGMA foreign_keys = ON");
   migrate(db, opts.migrations ?? defaultMigrations);

@@ -1,4 +1,4 @@
-// Durable outbox rows (SPEC §7): every query the writer, the dispatcher and `edge-agent outbox`
+// Durable outbox rows (docs/upstream.md): every query the writer, the dispatcher and `edge-agent outbox`
 // run against the `outbox` table. States: pending → delivered | skipped | dead | dropped. A row is
 // only ever removed from `pending`, never inserted before an existing one, so the lowest pending
 // seq of a stream stays its head until it is settled: that is what keeps per-alarm order. The one

@@ -1,4 +1,4 @@
-// Retry delays (SPEC §7): exponential from 1 s doubling to a 5 min cap, with "full jitter" in the
+// Retry delays (docs/upstream.md): exponential from 1 s doubling to a 5 min cap, with "full jitter" in the
 // upper half so that many gateways recovering from the same outage do not retry in lockstep.
 
 export const BACKOFF_BASE_MS = 1000;

@@ -1,4 +1,4 @@
-// Delivers the outbox (SPEC §7, §8): takes the head of each stream (per-alarm order: add before
+// Delivers the outbox (docs/upstream.md): takes the head of each stream (per-alarm order: add before
 // updates, work-order create before complete), up to `upstream.concurrency` different streams at
 // once over keep-alive connections, and records each outcome in SQLite before the stream's next
 // row may go. Outcomes are committed in small batches (one fsync per batch, not per item).

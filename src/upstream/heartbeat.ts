@@ -1,4 +1,4 @@
-// Heartbeat (SPEC §7): every heartbeatIntervalMs one POST /api/ai/device/heartbeat with the gateway's
+// Heartbeat (docs/upstream.md): every heartbeatIntervalMs one POST /api/ai/device/heartbeat with the gateway's
 // devices, active alarms and outbox depth. Not queued: a missed heartbeat is replaced by the next,
 // and at most one is in flight.
 

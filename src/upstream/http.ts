@@ -1,5 +1,5 @@
 // One POST over the injected undici dispatcher, and the classification of its result into what the
-// outbox does next (SPEC §7): delivered, retry (timeout, connection error, 5xx, 429), pause
+// outbox does next (docs/upstream.md): delivered, retry (timeout, connection error, 5xx, 429), pause
 // (401/403, codes 100401/100403), dead-letter (400, code 104001). For the work-order API any other
 // non-zero `code` in a 2xx answer is the platform's decision about that item, so it dead-letters too
 // (with the code and msg kept); the alarm API keeps retrying such answers. Error texts never carry secrets.

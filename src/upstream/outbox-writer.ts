@@ -1,5 +1,5 @@
 // Turns committed-to-be alarm changes into outbox rows, inside the caller's better-sqlite3
-// transaction (SPEC §7): prepared statements on the same db, no other I/O, never awaits, so the
+// transaction (docs/upstream.md): prepared statements on the same db, no other I/O, never awaits, so the
 // rows commit or roll back together with the alarm. Rows hold the logical payload; the wire body
 // is built at send time, when the upstream id / orderId it depends on is known.
 
@@ -12,7 +12,7 @@ import type { Db } from "../store/db.js";
 import { OutboxRepo } from "../store/outbox-repo.js";
 import { completionRemark, createPayloadFor } from "../workorders/body.js";
 
-/** Logical body of `POST /alert/add` (SPEC §7); also the wire body. */
+/** Logical body of `POST /alert/add` (docs/upstream.md); also the wire body. */
 export interface AlertAddPayload {
   id: string;
   name: string;

@@ -1,4 +1,4 @@
-// Work-order request bodies (SPEC §8). The create payload is decided when the alarm is raised and
+// Work-order request bodies (docs/upstream.md). The create payload is decided when the alarm is raised and
 // stored in the outbox; the bytes are produced here at send time, compact JSON with non-ASCII kept
 // as UTF-8 (JSON.stringify never escapes it), optional fields omitted when empty, and the 64-bit
 // orderId spliced in as a bare integer from its exact decimal text. `areaId` is an integer the

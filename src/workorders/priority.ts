@@ -1,4 +1,4 @@
-// Work-order priority (SPEC §8): 0 urgent, 1 important, 2 normal, 3 minor. A rule's explicit
+// Work-order priority (docs/upstream.md): 0 urgent, 1 important, 2 normal, 3 minor. A rule's explicit
 // priority wins; otherwise it follows the alarm level (5→0, 4→1, 3→2, ≤2→3).
 
 export type WorkOrderPriority = 0 | 1 | 2 | 3;

@@ -1,4 +1,4 @@
-// Work-order API request signing (SPEC §8): sign = SHA256hex(queryStr + bodyJson + headerStr + appSecret).
+// Work-order API request signing (docs/upstream.md): sign = SHA256hex(queryStr + bodyJson + headerStr + appSecret).
 // Pure functions. The body passed here must be the exact bytes that are sent: callers serialise once
 // and sign and send the same string.
 

@@ -1,4 +1,4 @@
-// Pure decoding and encoding of Modbus point values for every type and word/byte order (SPEC §3).
+// Pure decoding and encoding of Modbus point values for every type and word/byte order (docs/modbus.md).
 // Registers arrive as 16-bit words, high byte first on the wire; `order` names how the value's bytes
 // A (most significant) … D are laid out across them. 64-bit integers stay exact: a number when
 // |v| <= 2^53-1, otherwise a decimal string.

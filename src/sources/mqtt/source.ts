@@ -1,5 +1,5 @@
 // MQTT source: one persistent-session client (stable clientId, clean=false) that maps every message
-// of the configured subscriptions to a Reading for the pipeline (SPEC §3 mqtt, §4).
+// of the configured subscriptions to a Reading for the pipeline (docs/mqtt.md).
 // Invariants: bad input is counted and logged at a bounded rate, never thrown; the message handler
 // is synchronous; reconnects back off from reconnectMinMs to reconnectMaxMs; when the broker lost
 // our session (sessionPresent=false) the subscriptions are sent again.

@@ -1,4 +1,4 @@
-// Compiles one MQTT subscription (SPEC §3) into a mapper from (topic, payload) to a Reading.
+// Compiles one MQTT subscription (docs/mqtt.md) into a mapper from (topic, payload) to a Reading.
 // Pure and synchronous: everything that can be prepared (topic levels, device template, JSON paths)
 // is prepared once here, so a message costs one JSON.parse, a level walk and one values object.
 // Every value of the message is a fact (numbers, booleans, strings, arrays, objects, null), within
