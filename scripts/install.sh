@@ -77,7 +77,8 @@ cp "$SRC/package.json" "$NEW/"
 for f in README.md LICENSE; do [ -f "$SRC/$f" ] && cp "$SRC/$f" "$NEW/"; done
 mkdir -p "$NEW/deploy" && cp "$SRC/deploy/edge-agent.service" "$NEW/deploy/"
 mkdir -p "$NEW/scripts" && cp "$SRC/scripts/install.sh" "$NEW/scripts/"
-for d in config rules hooks; do [ -d "$SRC/$d" ] && cp -R "$SRC/$d" "$NEW/$d"; done
+# docs/ is the manual the unit's Documentation= points at.
+for d in config rules hooks docs; do [ -d "$SRC/$d" ] && cp -R "$SRC/$d" "$NEW/$d"; done
 chmod 0755 "$NEW/dist/main.js"
 if [ "$DEPS" -eq 1 ]; then
   command -v npm >/dev/null || die "npm not found (it comes with Node.js)"

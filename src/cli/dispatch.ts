@@ -30,7 +30,7 @@ Options:
   -v, --version       show the version
 
 Exit codes: 0 success, 1 failure or invalid configuration, 2 usage error.
-Documentation: README.md (Command line, Configuration)
+Documentation: docs/cli.md, docs/configuration.md
 `;
 
 export function packageVersion(): string {

@@ -4,87 +4,226 @@
 
 import { type Static, type TObject, type TProperties, Type } from "@sinclair/typebox";
 
-const Closed = <T extends TProperties>(props: T): TObject<T> => Type.Object(props, { additionalProperties: false });
-const PositiveMs = (def?: number) => Type.Integer({ minimum: 1, ...(def !== undefined ? { default: def } : {}) });
-const Id = Type.String({ minLength: 1, pattern: "^[A-Za-z0-9_.:-]+$" });
-const AreaId = Type.Union([Type.Integer(), Type.String({ minLength: 1 })]);
+const Closed = <T extends TProperties>(props: T, description?: string): TObject<T> =>
+  Type.Object(props, { additionalProperties: false, ...(description !== undefined ? { description } : {}) });
+const PositiveMs = (def?: number, description?: string) =>
+  Type.Integer({
+    minimum: 1,
+    ...(def !== undefined ? { default: def } : {}),
+    ...(description !== undefined ? { description } : {}),
+  });
+/** An id: letters, digits and `_ . : -`. */
+const Id = (description: string) => Type.String({ minLength: 1, pattern: "^[A-Za-z0-9_.:-]+$", description });
+const AreaId = (description: string) => Type.Union([Type.Integer(), Type.String({ minLength: 1 })], { description });
 
-export const MqttTlsSchema = Closed({
-  ca: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  cert: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  key: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  rejectUnauthorized: Type.Optional(Type.Boolean()),
-});
+export const MqttTlsSchema = Closed(
+  {
+    ca: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], {
+        description: "PEM file of the CA that signed the broker's certificate (read once at start)",
+      }),
+    ),
+    cert: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], {
+        description: "PEM file of the client certificate, for brokers that ask for one",
+      }),
+    ),
+    key: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], { description: "PEM file of the client certificate's key" }),
+    ),
+    rejectUnauthorized: Type.Optional(
+      Type.Boolean({
+        description: "false accepts any server certificate: for a first commissioning test only (default true)",
+      }),
+    ),
+  },
+  "TLS files for mqtts:// and wss:// URLs",
+);
 
 export const SubscriptionSchema = Closed({
-  topic: Type.String({ minLength: 1 }),
-  qos: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)])),
-  /** `{N}` topic-level template or `$.json.path` into the payload. */
-  device: Type.String({ minLength: 1 }),
-  product: Type.String({ minLength: 1 }),
-  /** Payload field holding the timestamp (epoch ms or ISO-8601). */
-  timestamp: Type.Optional(Type.String({ minLength: 1 })),
-  /** JSON path of the object holding the metrics; `$` = whole payload. */
-  values: Type.Optional(Type.String({ minLength: 1 })),
-  /** Expected publish interval; the device goes offline after `offlineAfter` × this with no message. */
-  expectedIntervalMs: Type.Optional(PositiveMs()),
-  offlineAfter: Type.Optional(Type.Integer({ minimum: 1 })),
+  topic: Type.String({
+    minLength: 1,
+    description: "Topic filter; + matches one level, # the rest (last level only)",
+  }),
+  qos: Type.Optional(
+    Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)], {
+      description: "Subscription QoS (default 0); use 1 for readings that must survive an agent restart",
+    }),
+  ),
+  device: Type.String({
+    minLength: 1,
+    description:
+      "Device id: a template over topic levels ({1} is the level the first wildcard matched, text around it is kept: meter-{1}) " +
+      "or a JSON path into the payload ($.meta.id)",
+  }),
+  product: Type.String({
+    minLength: 1,
+    description: "Product key of every device of this subscription; rules select devices by it",
+  }),
+  timestamp: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        "Payload field (or JSON path) holding the device's time: epoch ms, epoch s or ISO-8601 (absent: the time the message arrived)",
+    }),
+  ),
+  values: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: "JSON path of the object whose keys are the reading's facts ($ = the whole payload, the default)",
+    }),
+  ),
+  expectedIntervalMs: Type.Optional(
+    PositiveMs(undefined, "How often a device publishes; enables offline detection (absent: never marked offline)"),
+  ),
+  offlineAfter: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description: "Silence of offlineAfter × expectedIntervalMs marks the device offline (default 3)",
+    }),
+  ),
 });
 
-export const MqttSchema = Closed({
-  url: Type.String({ minLength: 1 }),
-  /** Port of the embedded broker when url is "embedded". */
-  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-  /** Bind address of the embedded broker (default 127.0.0.1). */
-  host: Type.Optional(Type.String({ minLength: 1 })),
-  clientId: Type.Optional(Type.String({ minLength: 1 })),
-  username: Type.Optional(Type.String()),
-  password: Type.Optional(Type.String()),
-  users: Type.Optional(
-    Type.Array(Closed({ username: Type.String({ minLength: 1 }), password: Type.String() }), {
+export const MqttSchema = Closed(
+  {
+    url: Type.String({
+      minLength: 1,
       description:
-        'Embedded broker only: device logins accepted besides username/password (put passwords in variables, "${DEVICE_PASSWORD}"). ' +
-        "With users or username set, the embedded broker refuses clients without valid credentials.",
+        'Broker URL (mqtt://, mqtts://, ws://, wss://) or "embedded": an in-process broker, for sites where the gateway is the broker',
     }),
-  ),
-  tls: Type.Optional(MqttTlsSchema),
-  keepaliveS: Type.Optional(Type.Integer({ minimum: 0 })),
-  reconnectMinMs: Type.Optional(PositiveMs()),
-  reconnectMaxMs: Type.Optional(PositiveMs()),
-  /** Largest accepted payload; bigger ones are counted and dropped. */
-  maxPayloadBytes: Type.Optional(Type.Integer({ minimum: 64 })),
-  maxDevices: Type.Optional(
-    Type.Integer({
-      minimum: 1,
+    port: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 65535,
+        description: 'Port of the embedded broker (only with url "embedded")',
+      }),
+    ),
+    host: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Bind address of the embedded broker (only with url "embedded"); 0.0.0.0 accepts devices from the network',
+      }),
+    ),
+    clientId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "MQTT client id (default edge-agent-<gatewayId>). Keep it stable: the broker keeps the agent's session under it; two agents must never share one",
+      }),
+    ),
+    username: Type.Optional(
+      Type.String({
+        description: 'Broker login; with "embedded", the agent\'s own login (and every client must then log in)',
+      }),
+    ),
+    password: Type.Optional(
+      Type.String({ description: 'Broker password; write "${MQTT_PASSWORD}" to take it from the environment' }),
+    ),
+    users: Type.Optional(
+      Type.Array(
+        Closed({
+          username: Type.String({ minLength: 1, description: "Login of one device" }),
+          password: Type.String({ description: 'Its password: "${METER17_PASSWORD}"' }),
+        }),
+        {
+          description:
+            'Embedded broker only: device logins accepted besides username/password (put passwords in variables, "${DEVICE_PASSWORD}"). ' +
+            "With users or username set, the embedded broker refuses clients without valid credentials.",
+        },
+      ),
+    ),
+    tls: Type.Optional(MqttTlsSchema),
+    keepaliveS: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: "MQTT keep-alive in seconds (default 30); a dead connection is noticed after 1.5 × this",
+      }),
+    ),
+    reconnectMinMs: Type.Optional(
+      PositiveMs(
+        undefined,
+        "First reconnect delay after the connection drops (default 1000); doubles after each failed attempt",
+      ),
+    ),
+    reconnectMaxMs: Type.Optional(PositiveMs(undefined, "Longest reconnect delay (default 30000)")),
+    maxPayloadBytes: Type.Optional(
+      Type.Integer({
+        minimum: 64,
+        description:
+          "Largest accepted payload (default 262144, 256 KiB); bigger messages are dropped unread and counted as too-large",
+      }),
+    ),
+    maxDevices: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "Most devices MQTT messages may create (devices declared in config not counted). " +
+          "A message from a new device beyond it is dropped and counted (edge_mqtt_devices_refused_total); known devices keep working.",
+      }),
+    ),
+    maxValuesPerDevice: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "Most values (facts) MQTT messages may give one device. A new key beyond it is dropped and counted " +
+          '(edge_mqtt_values_dropped_total{reason="too-many-keys"}); keys the device already has keep updating.',
+      }),
+    ),
+    subscriptions: Type.Array(SubscriptionSchema, {
+      default: [],
       description:
-        "Most devices MQTT messages may create (default 10000; devices declared in config not counted). " +
-        "A message from a new device beyond it is dropped and counted (edge_mqtt_devices_refused_total); known devices keep working.",
+        "What to subscribe to and how to turn a message into a reading; the first subscription matching a topic wins",
     }),
-  ),
-  maxValuesPerDevice: Type.Optional(
-    Type.Integer({
-      minimum: 1,
-      description:
-        "Most values (facts) MQTT messages may give one device (default 500). A new key beyond it is dropped and counted " +
-        '(edge_mqtt_values_dropped_total{reason="too-many-keys"}); keys the device already has keep updating.',
-    }),
-  ),
-  subscriptions: Type.Array(SubscriptionSchema, { default: [] }),
-});
+  },
+  "MQTT acquisition (absent: no MQTT)",
+);
 
 export const ModbusBusSchema = Closed({
-  id: Id,
-  transport: Type.Union([Type.Literal("tcp"), Type.Literal("rtu"), Type.Literal("rtu-over-tcp")]),
-  path: Type.Optional(Type.String({ minLength: 1 })),
-  baudRate: Type.Optional(Type.Integer({ minimum: 300 })),
-  parity: Type.Optional(Type.Union([Type.Literal("none"), Type.Literal("even"), Type.Literal("odd")])),
-  dataBits: Type.Optional(Type.Union([Type.Literal(7), Type.Literal(8)])),
-  stopBits: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)])),
-  host: Type.Optional(Type.String({ minLength: 1 })),
-  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-  timeoutMs: Type.Optional(PositiveMs()),
-  /** Extra silence between frames on a serial line, on top of the 3.5-character gap. */
-  interFrameDelayMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  id: Id("Name of the bus, referenced by devices and used in logs and metrics; unique"),
+  transport: Type.Union([Type.Literal("tcp"), Type.Literal("rtu"), Type.Literal("rtu-over-tcp")], {
+    description:
+      "tcp = Modbus TCP; rtu = a serial port (RS-485); rtu-over-tcp = raw RTU frames through a serial device server in transparent mode",
+  }),
+  path: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: "Serial device (/dev/ttyUSB0, better /dev/serial/by-id/…); required for rtu, not allowed otherwise",
+    }),
+  ),
+  baudRate: Type.Optional(
+    Type.Integer({
+      minimum: 300,
+      description:
+        "Line speed (default 9600); for rtu-over-tcp the far line's speed, so the agent keeps the inter-frame gap",
+    }),
+  ),
+  parity: Type.Optional(
+    Type.Union([Type.Literal("none"), Type.Literal("even"), Type.Literal("odd")], {
+      description: "Serial parity (default none)",
+    }),
+  ),
+  dataBits: Type.Optional(
+    Type.Union([Type.Literal(7), Type.Literal(8)], { description: "Serial data bits (default 8)" }),
+  ),
+  stopBits: Type.Optional(
+    Type.Union([Type.Literal(1), Type.Literal(2)], { description: "Serial stop bits (default 1)" }),
+  ),
+  host: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: "IP address or name of the meter or gateway; required for tcp and rtu-over-tcp, not allowed for rtu",
+    }),
+  ),
+  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: "TCP port (default 502)" })),
+  timeoutMs: Type.Optional(PositiveMs(undefined, "How long one request may wait for its answer (default 1000)")),
+  interFrameDelayMs: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description:
+        "Extra silence between frames on a serial line, on top of the 3.5-character gap (default 0; some meters need 20–50 ms)",
+    }),
+  ),
   reopenAfterFailures: Type.Optional(
     Type.Integer({
       minimum: 1,
@@ -93,37 +232,60 @@ export const ModbusBusSchema = Closed({
         "is closed and reopened (default 5 on rtu and rtu-over-tcp buses, 3 on tcp)",
     }),
   ),
-  reconnectMinMs: Type.Optional(PositiveMs()),
-  reconnectMaxMs: Type.Optional(PositiveMs()),
+  reconnectMinMs: Type.Optional(
+    PositiveMs(
+      undefined,
+      "First reconnect delay of the port or connection (default 500); doubles up to reconnectMaxMs",
+    ),
+  ),
+  reconnectMaxMs: Type.Optional(PositiveMs(undefined, "Longest reconnect delay (default 30000)")),
 });
 
-export const PointTypeSchema = Type.Union([
-  Type.Literal("bool"),
-  Type.Literal("int16"),
-  Type.Literal("uint16"),
-  Type.Literal("int32"),
-  Type.Literal("uint32"),
-  Type.Literal("int64"),
-  Type.Literal("uint64"),
-  Type.Literal("float32"),
-  Type.Literal("float64"),
-  Type.Literal("string"),
-]);
+export const PointTypeSchema = Type.Union(
+  [
+    Type.Literal("bool"),
+    Type.Literal("int16"),
+    Type.Literal("uint16"),
+    Type.Literal("int32"),
+    Type.Literal("uint32"),
+    Type.Literal("int64"),
+    Type.Literal("uint64"),
+    Type.Literal("float32"),
+    Type.Literal("float64"),
+    Type.Literal("string"),
+  ],
+  { description: "Value type: 32-bit types take 2 registers, 64-bit 4; string takes length registers" },
+);
 
 export const ModbusPointSchema = Closed({
-  name: Type.String({ minLength: 1 }),
-  table: Type.Union([Type.Literal("coil"), Type.Literal("discrete"), Type.Literal("holding"), Type.Literal("input")]),
-  address: Type.Integer({ minimum: 0, maximum: 65535 }),
+  name: Type.String({ minLength: 1, description: "Metric name in readings; unique within the device" }),
+  table: Type.Union([Type.Literal("coil"), Type.Literal("discrete"), Type.Literal("holding"), Type.Literal("input")], {
+    description: "Modbus table: coil (FC1/FC5), discrete (FC2), holding (FC3/FC6/FC16), input (FC4)",
+  }),
+  address: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    description: "Zero-based register or bit address (register 40001 in a vendor's manual is holding address 0)",
+  }),
   type: PointTypeSchema,
   order: Type.Optional(
-    Type.Union([Type.Literal("ABCD"), Type.Literal("CDAB"), Type.Literal("BADC"), Type.Literal("DCBA")]),
+    Type.Union([Type.Literal("ABCD"), Type.Literal("CDAB"), Type.Literal("BADC"), Type.Literal("DCBA")], {
+      description:
+        "Byte order of multi-register values (default ABCD): ABCD big-endian, CDAB word swap, BADC byte swap, DCBA little-endian",
+    }),
   ),
-  /** Bit index (0–15) for a bool read from a holding/input register. */
-  bit: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })),
-  /** Length in registers, for `string`. */
-  length: Type.Optional(Type.Integer({ minimum: 1, maximum: 125 })),
-  scale: Type.Optional(Type.Number()),
-  offset: Type.Optional(Type.Number()),
+  bit: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 15,
+      description: "Bit (0 = least significant) of a holding/input register, for a bool",
+    }),
+  ),
+  length: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 125, description: "Length of a string in registers (2 characters each)" }),
+  ),
+  scale: Type.Optional(Type.Number({ description: "value = raw × scale + offset (default 1)" })),
+  offset: Type.Optional(Type.Number({ description: "Added after scaling (default 0)" })),
   writable: Type.Optional(
     Type.Boolean({
       description:
@@ -134,129 +296,280 @@ export const ModbusPointSchema = Closed({
 });
 
 export const ModbusDeviceSchema = Closed({
-  id: Id,
-  bus: Id,
-  unitId: Type.Integer({ minimum: 0, maximum: 255 }),
-  product: Type.String({ minLength: 1 }),
-  intervalMs: Type.Optional(PositiveMs()),
-  /** Consecutive failed polls before the device is offline (default 3). */
-  offlineAfter: Type.Optional(Type.Integer({ minimum: 1 })),
-  /** Largest gap (registers/bits) bridged when merging points into one read (default 10). */
-  maxGap: Type.Optional(Type.Integer({ minimum: 0, maximum: 124 })),
-  points: Type.Array(ModbusPointSchema, { minItems: 1 }),
+  id: Id("Device id in readings, alarms and rules' did; unique"),
+  bus: Id("The id of the bus (modbus.buses) the device is on"),
+  unitId: Type.Integer({
+    minimum: 0,
+    maximum: 255,
+    description: "Modbus unit (slave) id; 0 is the broadcast address and is refused on serial lines",
+  }),
+  product: Type.String({ minLength: 1, description: "Product key that rules select devices by" }),
+  intervalMs: Type.Optional(
+    PositiveMs(
+      undefined,
+      "Poll period (default 1000); a poll still running when the next is due is skipped, never queued",
+    ),
+  ),
+  offlineAfter: Type.Optional(
+    Type.Integer({ minimum: 1, description: "Consecutive failed polls before the device is reported offline" }),
+  ),
+  maxGap: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 124,
+      description:
+        "Largest gap (registers or bits) bridged when merging points into one read; 0 for meters that refuse gaps",
+    }),
+  ),
+  points: Type.Array(ModbusPointSchema, { minItems: 1, description: "What to read from the device" }),
 });
 
-export const ModbusSchema = Closed({
-  buses: Type.Array(ModbusBusSchema, { default: [] }),
-  devices: Type.Array(ModbusDeviceSchema, { default: [] }),
-});
+export const ModbusSchema = Closed(
+  {
+    buses: Type.Array(ModbusBusSchema, {
+      default: [],
+      description: "Serial lines and TCP connections; requests on one bus go one at a time, buses run in parallel",
+    }),
+    devices: Type.Array(ModbusDeviceSchema, { default: [], description: "Meters to poll" }),
+  },
+  "Modbus polling (absent: no Modbus)",
+);
 
 export const DeviceMetaSchema = Closed({
-  name: Type.Optional(Type.String()),
-  product: Type.Optional(Type.String({ minLength: 1 })),
-  areaId: Type.Optional(AreaId),
-  location: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  maintenance: Type.Optional(Type.Boolean()),
-});
-
-export const HooksSchema = Closed({
-  timeoutMs: Type.Optional(PositiveMs(5000)),
-  disabled: Type.Optional(Type.Array(Type.String())),
-  /** Bounded queue length per observer hook; overflow is counted and dropped. */
-  queueSize: Type.Optional(Type.Integer({ minimum: 1 })),
-  /**
-   * Seconds the event loop may stay blocked (a hook that never returns) before the watchdog logs the
-   * hook and method, quarantines that hook and ends the process for the service manager to restart.
-   * 0 turns the watchdog off (e.g. while a debugger is attached).
-   */
-  watchdogS: Type.Optional(
-    Type.Number({
-      minimum: 0,
-      default: 30,
-      description:
-        "Seconds the event loop may stay blocked before the watchdog names the hook, quarantines it and ends the agent (0 = off)",
-    }),
-  ),
-});
-
-export const UpstreamSchema = Closed({
-  baseUrl: Type.String({ minLength: 1 }),
-  token: Type.Optional(Type.String()),
-  heartbeatIntervalMs: Type.Optional(PositiveMs(30000)),
-  timeoutMs: Type.Optional(PositiveMs(10000)),
-  /** Requests in flight at once while a backlog drains (different alarms only). */
-  concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
-});
-
-export const WorkOrdersSchema = Closed({
-  enabled: Type.Optional(Type.Boolean()),
-  baseUrl: Type.String({ minLength: 1 }),
-  appId: Type.String({ minLength: 1 }),
-  appSecret: Type.String(),
-  /** `tenant-id` header of every work-order request; the platform's default tenant is "1". */
-  tenantId: Type.Optional(
+  name: Type.Optional(Type.String({ description: "Human name in alarms, work orders and on the status page" })),
+  product: Type.Optional(
     Type.String({
       minLength: 1,
-      default: "1",
-      description: 'Tenant of the work-order platform, sent as the tenant-id header (default "1")',
+      description: "Product of an MQTT device (Modbus devices have theirs, and this must agree with it)",
     }),
   ),
-  timeoutMs: Type.Optional(PositiveMs(10000)),
+  areaId: Type.Optional(
+    AreaId(
+      "Area on the platform, sent in work orders as an integer (0 when absent; validate warns for work-order rules)",
+    ),
+  ),
+  location: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { description: "Free-form location copied into the device's alarms" }),
+  ),
+  maintenance: Type.Optional(Type.Boolean({ description: "Device is in maintenance: its status is maintenance" })),
 });
 
-export const OutboxSchema = Closed({
-  maxPending: Type.Optional(Type.Integer({ minimum: 10 })),
-  retentionDays: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
-});
+export const HooksSchema = Closed(
+  {
+    timeoutMs: Type.Optional(
+      PositiveMs(
+        5000,
+        "Longest a single hook call (start, stop and kpis included) may take before it is logged and abandoned",
+      ),
+    ),
+    disabled: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'Hooks not to load, by name or file name ("site-x" or "site-x.js")',
+      }),
+    ),
+    queueSize: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "Events waiting per observer hook (default 1000); beyond it new events are dropped for that hook and counted",
+      }),
+    ),
+    /**
+     * Seconds the event loop may stay blocked (a hook that never returns) before the watchdog logs the
+     * hook and method, quarantines that hook and ends the process for the service manager to restart.
+     * 0 turns the watchdog off (e.g. while a debugger is attached).
+     */
+    watchdogS: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        default: 30,
+        description:
+          "Seconds the event loop may stay blocked before the watchdog names the hook, quarantines it and ends the agent (0 = off)",
+      }),
+    ),
+  },
+  "Hook runtime settings",
+);
+
+export const UpstreamSchema = Closed(
+  {
+    baseUrl: Type.String({
+      minLength: 1,
+      description:
+        "Platform base URL (http or https); a path prefix is kept: https://h/api/v2 → https://h/api/v2/alert/add",
+    }),
+    token: Type.Optional(
+      Type.String({
+        description:
+          'Bearer token sent on alarm and heartbeat requests (never to the work-order API or webhooks): "${UPSTREAM_TOKEN}"; empty → warning',
+      }),
+    ),
+    heartbeatIntervalMs: Type.Optional(PositiveMs(30000, "Heartbeat period")),
+    timeoutMs: Type.Optional(
+      PositiveMs(10000, "Per request: no complete answer within this time is a timeout (retried)"),
+    ),
+    concurrency: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 64,
+        description: "Requests in flight at once while a backlog drains, always for different alarms",
+      }),
+    ),
+  },
+  "The platform (absent: alarms are stored and queued in the outbox, not delivered)",
+);
+
+export const WorkOrdersSchema = Closed(
+  {
+    enabled: Type.Optional(
+      Type.Boolean({ description: "false keeps the section but creates no work orders (default true)" }),
+    ),
+    baseUrl: Type.String({ minLength: 1, description: "Work-order API base URL (http or https)" }),
+    appId: Type.String({ minLength: 1, description: "Application id, sent as the appId header and signed" }),
+    appSecret: Type.String({
+      description: 'Signing secret: "${WORK_ORDER_SECRET}"; must not be empty while work orders are enabled',
+    }),
+    /** `tenant-id` header of every work-order request; the platform's default tenant is "1". */
+    tenantId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        default: "1",
+        description: 'Tenant of the work-order platform, sent as the tenant-id header (default "1")',
+      }),
+    ),
+    timeoutMs: Type.Optional(PositiveMs(10000, "Per request timeout")),
+  },
+  "The signed work-order API (absent: no work orders)",
+);
+
+export const OutboxSchema = Closed(
+  {
+    maxPending: Type.Optional(
+      Type.Integer({
+        minimum: 10,
+        description: "Bound of undelivered items; past it the oldest webhook items are dropped first, alarms never",
+      }),
+    ),
+    retentionDays: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        description: "How long an undelivered item is retried, and how long settled items are kept",
+      }),
+    ),
+  },
+  "Store-and-forward limits",
+);
 
 export const QuotaSchema = Closed({
-  id: Id,
-  device: Type.String({ minLength: 1 }),
-  metric: Type.String({ minLength: 1 }),
-  period: Type.Union([Type.Literal("day"), Type.Literal("month")]),
-  limit: Type.Number({ exclusiveMinimum: 0 }),
-  warnAt: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
-  level: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
-});
-
-export const HttpSchema = Closed({
-  host: Type.Optional(Type.String({ minLength: 1 })),
-  port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
-  token: Type.Optional(Type.String()),
-  enabled: Type.Optional(Type.Boolean()),
-  allowedHosts: Type.Optional(
-    Type.Array(Type.String({ minLength: 1 }), {
-      description:
-        'Extra host names (or addresses) operators use to reach the API, e.g. "gw-01.plant.example" or ' +
-        '"*.plant.example"; loopback names, the bound address and (when bound to 0.0.0.0/::) any IP are ' +
-        "always accepted. A request whose Host header names anything else is refused (DNS-rebinding guard).",
+  id: Id("Unique name; the quota's alarm has rule id quota:<id>"),
+  device: Type.String({
+    minLength: 1,
+    description: "A Modbus device id or a key of devices (with MQTT subscriptions any id, with a warning)",
+  }),
+  metric: Type.String({
+    minLength: 1,
+    description: "A cumulative counter of that device, e.g. energy_kwh (for a Modbus device, one of its point names)",
+  }),
+  period: Type.Union([Type.Literal("day"), Type.Literal("month")], {
+    description: "Calendar period in the agent's local time zone (TZ)",
+  }),
+  limit: Type.Number({ exclusiveMinimum: 0, description: "Budget per period, in the counter's unit" }),
+  warnAt: Type.Optional(
+    Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1,
+      description: "Fraction of limit that raises the pre-warning (absent: no pre-warning)",
     }),
   ),
+  level: Type.Optional(Type.Integer({ minimum: 0, maximum: 5, description: "Level of the quota alarm (default 3)" })),
 });
+
+export const HttpSchema = Closed(
+  {
+    host: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "Bind address; anything but a loopback address needs a non-empty token (the agent refuses to start otherwise)",
+      }),
+    ),
+    port: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 65535, description: "TCP port (0 = any free port, for tests)" }),
+    ),
+    token: Type.Optional(
+      Type.String({
+        description: 'Bearer token for every request except GET /health and the page shell: "${API_TOKEN}"',
+      }),
+    ),
+    enabled: Type.Optional(Type.Boolean({ description: "false: no local API and no status page (default true)" })),
+    allowedHosts: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description:
+          'Extra host names (or addresses) operators use to reach the API, e.g. "gw-01.plant.example" or ' +
+          '"*.plant.example"; loopback names, the bound address and (when bound to 0.0.0.0/::) any IP are ' +
+          "always accepted. A request whose Host header names anything else is refused (DNS-rebinding guard).",
+      }),
+    ),
+  },
+  "Local API and status page",
+);
 
 /** Built-in demo helpers, for the bundled config and tests. */
-export const SimulatorSchema = Closed({
-  /** Start the simulated Modbus TCP meter in-process on this port. */
-  modbusPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-  /** Publish simulated MQTT meter readings to the configured broker. */
-  mqtt: Type.Optional(Type.Boolean()),
-});
+export const SimulatorSchema = Closed(
+  {
+    modbusPort: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 65535,
+        description: "Start the simulated Modbus TCP power meter in-process on this port (as edge-agent sim)",
+      }),
+    ),
+    mqtt: Type.Optional(
+      Type.Boolean({ description: "Publish simulated MQTT meter readings to the configured broker" }),
+    ),
+  },
+  "Built-in demo devices, for the bundled demo configuration (absent: none)",
+);
 
 export const ConfigSchema = Closed({
-  gatewayId: Id,
-  dataDir: Type.Optional(Type.String({ minLength: 1 })),
-  log: Type.Optional(
-    Closed({
-      level: Type.Optional(Type.String()),
-      pretty: Type.Optional(Type.Boolean()),
-      /** Log each device's latest values at info at most this often (0 or absent: off). */
-      valuesIntervalMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  gatewayId: Id("Name of this gateway in heartbeats and on the status page"),
+  dataDir: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        "Directory of the SQLite database edge-agent.db (alarms, outbox, hook storage); created when missing; must be on persistent storage",
     }),
+  ),
+  log: Type.Optional(
+    Closed(
+      {
+        level: Type.Optional(
+          Type.String({
+            description:
+              "fatal, error, warn, info, debug, trace or silent; the variable EDGE_AGENT_LOG_LEVEL overrides it",
+          }),
+        ),
+        pretty: Type.Optional(
+          Type.Boolean({ description: "Human-readable coloured lines instead of JSON lines (default: on a terminal)" }),
+        ),
+        valuesIntervalMs: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            description: "Log each device's latest values at info at most this often (0 or absent: off)",
+          }),
+        ),
+      },
+      "Logging",
+    ),
   ),
   mqtt: Type.Optional(MqttSchema),
   modbus: Type.Optional(ModbusSchema),
-  devices: Type.Optional(Type.Record(Type.String(), DeviceMetaSchema)),
-  rulesDir: Type.Optional(Type.String({ minLength: 1 })),
+  devices: Type.Optional(
+    Type.Record(Type.String(), DeviceMetaSchema, {
+      description: "Metadata per device id, for Modbus and MQTT devices",
+    }),
+  ),
+  rulesDir: Type.Optional(Type.String({ minLength: 1, description: "Directory of rule files *.json (watched)" })),
   rulesMaxFileBytes: Type.Optional(
     Type.Integer({
       minimum: 1024,
@@ -264,12 +577,14 @@ export const ConfigSchema = Closed({
         "Largest rule file read, in bytes (default 1 MiB). A larger file is refused with a problem and its last good rules stay in force",
     }),
   ),
-  hooksDir: Type.Optional(Type.String({ minLength: 1 })),
+  hooksDir: Type.Optional(
+    Type.String({ minLength: 1, description: "Directory of hook modules *.js and *.mjs (watched)" }),
+  ),
   hooks: Type.Optional(HooksSchema),
   upstream: Type.Optional(UpstreamSchema),
   workOrders: Type.Optional(WorkOrdersSchema),
   outbox: Type.Optional(OutboxSchema),
-  quotas: Type.Optional(Type.Array(QuotaSchema)),
+  quotas: Type.Optional(Type.Array(QuotaSchema, { description: "Energy budgets per device counter and period" })),
   http: Type.Optional(HttpSchema),
   simulator: Type.Optional(SimulatorSchema),
 });
