@@ -1,20 +1,25 @@
-// Composition root: builds every subsystem from the validated config and the injected
-// collaborators, wires them along the one-way flow, and owns start/stop order.
-// Start: store → rules → alarms → hooks → quotas → delivery → sources → local API.
-// Stop is the reverse, so in-flight readings finish, pending alarms commit, hooks stop, and the
-// database closes last.
+// Composition root: builds every part from the resolved config and the injected collaborators, in
+// dependency order, and starts them in order (stopping them in reverse, each within a deadline).
+// Built when the agent starts (the parts need the database); the device registry, rule set, events
+// and metrics exist from createAgent on. A reading flows sources → pipeline → rules → alarms →
+// outbox (same transaction) → dispatcher → platform; hooks and the local API observe.
 
-import { join, resolve } from "node:path";
-import { Agent as HttpDispatcher } from "undici";
+import { join } from "node:path";
+import { Agent as HttpClient } from "undici";
+import { OpenAlarms } from "./alarms/open-alarms.js";
 import { AlarmService } from "./alarms/service.js";
-import { DATABASE_FILE } from "./config/load.js";
+import { agentHealth } from "./app/health.js";
+import { mqttParts } from "./app/mqtt.js";
+import { logAlarmEvents, logDeviceValues } from "./app/operator-log.js";
+import { DATABASE_FILE, DEFAULTS, type ResolvedConfig } from "./config/defaults.js";
 import { configSecrets, redactConfig } from "./config/redact-config.js";
-import type { Config } from "./config/schema.js";
 import type { Clock } from "./core/clock.js";
 import { EventBus } from "./core/events.js";
+import { LifecycleRunner, lifecycle, type Part, STOP_DEADLINE_MS } from "./core/lifecycle.js";
 import type { Logger } from "./core/log.js";
 import { MetricsRegistry } from "./core/metrics.js";
-import type { Alarm, DeviceInfo } from "./core/types.js";
+import type { ModbusWriter } from "./core/ports.js";
+import type { DeviceInfo } from "./core/types.js";
 import type { HookActivity } from "./hooks/activity.js";
 import { HookManager } from "./hooks/manager.js";
 import { HttpApi } from "./http/server.js";
@@ -26,13 +31,13 @@ import { RulesLoader } from "./rules/loader.js";
 import { RuleSet } from "./rules/rule-set.js";
 import { SimulatedMeter } from "./sources/modbus/sim.js";
 import { ModbusSource } from "./sources/modbus/source.js";
-import { type BrokerLogin, EmbeddedBroker, embeddedBrokerLogins } from "./sources/mqtt/embedded-broker.js";
-import { MqttSource } from "./sources/mqtt/source.js";
+import { AlarmsRepo } from "./store/alarms-repo.js";
 import { type Db, openDatabase } from "./store/db.js";
-import { DEFAULT_CONCURRENCY, Dispatcher } from "./upstream/dispatcher.js";
+import { OutboxRepo } from "./store/outbox-repo.js";
+import { OutboxWriter } from "./store/outbox-writer.js";
+import { Dispatcher } from "./upstream/dispatcher.js";
 import { Heartbeat } from "./upstream/heartbeat.js";
-import { OutboxRepo } from "./upstream/outbox-repo.js";
-import { OutboxWriter } from "./upstream/outbox-writer.js";
+import { DeliveryWake } from "./upstream/wake.js";
 
 export interface AgentDeps {
   clock: Clock;
@@ -45,341 +50,113 @@ export interface AgentDeps {
   hookActivity?: HookActivity;
 }
 
-export function databasePath(config: Config): string {
-  return join(resolve(config.dataDir ?? "./data"), DATABASE_FILE);
+export function databasePath(config: Pick<ResolvedConfig, "dataDir">): string {
+  return join(config.dataDir, DATABASE_FILE);
 }
 
 export interface Agent {
-  readonly config: Config;
+  readonly config: ResolvedConfig;
   readonly events: EventBus;
   readonly metrics: MetricsRegistry;
   readonly devices: DeviceRegistry;
+  /** Built by start(); reading it before throws. */
   readonly pipeline: Pipeline;
   readonly rules: RuleSet;
   readonly alarms: AlarmService | null;
   readonly hooks: HookManager | null;
   readonly outbox: OutboxRepo | null;
   readonly http: HttpApi | null;
+  /** Open between start() and stop(). */
   readonly db: Db | null;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export function createAgent(config: Config, deps: AgentDeps): Agent {
-  const { clock, log, version } = deps;
-  // One list for every output path: API answers, SSE, dispatcher error reasons, hooks' config.
+/** What exists before start(): the parts every other one reads or reports to. */
+interface Core {
+  config: ResolvedConfig;
+  deps: AgentDeps;
+  /** Every secret the agent knows, masked on every output path. */
+  secrets: readonly string[];
+  /** The config without secrets: hooks' ctx.config and /status. */
+  publicConfig: ResolvedConfig;
+  events: EventBus;
+  metrics: MetricsRegistry;
+  openAlarms: OpenAlarms;
+  devices: DeviceRegistry;
+  ruleSet: RuleSet;
+  /** For the uptime the heartbeat reports. */
+  startedAt: number;
+}
+
+type Built = ReturnType<typeof build>;
+
+export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
+  const { clock, log } = deps;
   const secrets = [...new Set([...(deps.secrets ?? []), ...configSecrets(config)])];
-  // Hooks get no secrets: what a hook legitimately needs (HTTP to the platform, Modbus writes)
-  // goes through ctx.http / ctx.modbus, never through a token read from the config.
-  const hookConfig = redactConfig(config, secrets);
   const events = new EventBus(log.child({ module: "events" }));
   const metrics = new MetricsRegistry();
-  const startedAt = clock.now();
-  let db: Db | null = null;
-  const requireDb = (): Db => {
-    if (db === null) db = openDatabase(databasePath(config));
-    return db;
-  };
-  // One keep-alive connection per request the dispatcher may have in flight to a host.
-  const httpClient = new HttpDispatcher({
-    keepAliveTimeout: 10_000,
-    connections: config.upstream?.concurrency ?? DEFAULT_CONCURRENCY,
-  });
-
-  const devices = new DeviceRegistry({ meta: config.devices ?? {}, events });
+  // Which devices have an open alarm: kept by the alarm service, read by the registry for `alarm`.
+  const openAlarms = new OpenAlarms(log.child({ module: "alarms" }));
+  const devices = new DeviceRegistry({ meta: config.devices, events, alarms: openAlarms });
   for (const d of config.modbus?.devices ?? []) devices.declare({ id: d.id, product: d.product }, "modbus");
-  for (const [id, meta] of Object.entries(config.devices ?? {})) {
+  for (const [id, meta] of Object.entries(config.devices)) {
     if (meta.product) devices.declare({ id, product: meta.product } as DeviceInfo, "mqtt");
   }
-
   const ruleSet = new RuleSet();
   const ruleEvaluations = metrics.counter("edge_rule_evaluations_total", "Rule evaluations (rules × readings)").bind();
   metrics.onCollect(() => ruleEvaluations.set(ruleSet.evaluations));
-  const rulesDir = resolve(config.rulesDir ?? "./rules");
-  const hooksDir = resolve(config.hooksDir ?? "./hooks");
-  const pipeline = new Pipeline({
-    devices,
-    rules: ruleSet,
-    events,
-    log: log.child({ module: "pipeline" }),
-    metrics,
-    bounds: config.mqtt,
-    clock,
-  });
-
-  // Built lazily in start(): they need the database.
-  let alarms: AlarmService | null = null;
-  let hooks: HookManager | null = null;
-  let quotas: QuotaTracker | null = null;
-  let dispatcher: Dispatcher | null = null;
-  let heartbeat: Heartbeat | null = null;
-  let outbox: OutboxRepo | null = null;
-  let rulesLoader: RulesLoader | null = null;
-  let ruleFiles: RuleFiles | null = null;
-  let broker: EmbeddedBroker | null = null;
-  let mqtt: MqttSource | null = null;
-  let modbus: ModbusSource | null = null;
-  let sim: SimulatedMeter | null = null;
-  let http: HttpApi | null = null;
-  let started = false;
-
-  const stoppers: (() => Promise<void> | void)[] = [];
   logAlarmEvents(events, log.child({ module: "alarms" }));
-  if ((config.log?.valuesIntervalMs ?? 0) > 0) {
-    logDeviceValues(events, clock, log.child({ module: "readings" }), config.log?.valuesIntervalMs ?? 0);
-  }
+  logDeviceValues(events, clock, log.child({ module: "readings" }), config.log.valuesIntervalMs);
+  // Hooks get no secrets: what a hook legitimately needs (HTTP to the platform, Modbus writes)
+  // goes through ctx.http / ctx.modbus, never through a token read from the config.
+  const core: Core = {
+    config,
+    deps,
+    secrets,
+    publicConfig: redactConfig(config, secrets),
+    events,
+    metrics,
+    openAlarms,
+    devices,
+    ruleSet,
+    startedAt: clock.now(),
+  };
+
+  let built: Built | null = null;
+  let db: Db | null = null;
+  let runner: LifecycleRunner | null = null;
 
   async function start(): Promise<void> {
-    if (started) return;
-    started = true;
-    const theDb = requireDb();
-
-    outbox = new OutboxRepo({ db: theDb });
-    const writer = new OutboxWriter({
-      db: theDb,
-      clock,
-      workOrders: config.workOrders,
-      log: log.child({ module: "outbox" }),
-    });
-
-    rulesLoader = new RulesLoader({
-      dir: rulesDir,
-      ruleSet,
-      log: log.child({ module: "rules" }),
-      clock,
-      events,
-      ...(config.rulesMaxFileBytes !== undefined ? { maxFileBytes: config.rulesMaxFileBytes } : {}),
-    });
-    ruleFiles = new RuleFiles({ dir: rulesDir, ruleSet, log: log.child({ module: "rules" }) });
-
-    // Hooks and alarms know each other: hooks intercept alarms and query them. The manager is
-    // given the alarm queries through a late-bound view.
-    const alarmView = {
-      get: (id: string) => alarms?.get(id),
-      list: (q: Parameters<AlarmService["list"]>[0]) => alarms?.list(q) ?? { total: 0, alarms: [] },
-      active: () => alarms?.active() ?? [],
-    };
-    hooks = new HookManager({
-      dir: hooksDir,
-      config: hookConfig,
-      hooksConfig: config.hooks,
-      db: theDb,
-      clock,
-      log: log.child({ module: "hooks" }),
-      events,
-      metrics,
-      devices,
-      alarms: alarmView,
-      http: httpClient,
-      modbus: {
-        write: (deviceId, point, value) => {
-          if (!modbus) return Promise.reject(new Error("no Modbus buses are configured"));
-          return modbus.writer.write(deviceId, point, value);
-        },
-      },
-      activity: deps.hookActivity,
-      dataDir: resolve(config.dataDir ?? "./data"),
-    });
-    alarms = new AlarmService({
-      db: theDb,
-      clock,
-      log: log.child({ module: "alarms" }),
-      events,
-      metrics,
-      changeSink: writer,
-      interceptor: hooks.alarmInterceptor,
-      devices,
-      onActiveChanged: (deviceId, has) => devices.setHasAlarm(deviceId, has),
-      // Firings (actions.alarm false) write work orders and webhooks without an alarm event.
-      onOutboxWritten: () => dispatcher?.kick(),
-    });
-    quotas = new QuotaTracker({
-      quotas: config.quotas ?? [],
-      db: theDb,
-      clock,
-      log: log.child({ module: "quotas" }),
-      events,
-      alarms,
-      devices,
-    });
-    pipeline.connect({ alarms, observers: (config.quotas?.length ?? 0) > 0 ? [quotas] : [] });
-
-    await rulesLoader.start();
-    stoppers.push(() => rulesLoader?.stop());
-    events.on("rulesChanged", () => alarms?.rulesChanged(ruleSet.rules()));
-    await alarms.start();
-    stoppers.push(() => alarms?.stop());
-    // Rules deleted while the agent was down: their open alarms resolve now, not at the next reload.
-    alarms.rulesChanged(ruleSet.rules());
-    await hooks.start();
-    stoppers.push(() => hooks?.stop());
-    await quotas.start();
-    stoppers.push(() => quotas?.stop());
-
-    dispatcher = new Dispatcher({
-      db: theDb,
-      clock,
-      log: log.child({ module: "upstream" }),
-      metrics,
-      events,
-      http: httpClient,
-      upstream: config.upstream,
-      workOrders: config.workOrders,
-      outbox: config.outbox,
-      interceptor: hooks.uploadInterceptor,
-      secrets,
-    });
-    // A committed batch emits one event per alarm change: wake the dispatcher once per batch.
-    let kickQueued = false;
-    const kick = () => {
-      if (kickQueued) return;
-      kickQueued = true;
-      setImmediate(() => {
-        kickQueued = false;
-        dispatcher?.kick();
-      });
-    };
-    events.on("alarmCreated", kick);
-    events.on("alarmUpdated", kick);
-    events.on("alarmResolved", kick);
-    await dispatcher.start();
-    stoppers.push(() => dispatcher?.stop());
-    if (config.upstream) {
-      heartbeat = new Heartbeat({
-        clock,
-        log: log.child({ module: "heartbeat" }),
-        metrics,
-        http: httpClient,
-        upstream: config.upstream,
-        gatewayId: config.gatewayId,
-        version,
-        devices,
-        alarms,
-        outbox,
-        kpis: hooks,
-        startedAt,
-      });
-      await heartbeat.start();
-      stoppers.push(() => heartbeat?.stop());
+    if (runner) return;
+    runner = new LifecycleRunner({ clock, log });
+    db = openDatabase(databasePath(config));
+    try {
+      built = build(core, db);
+    } catch (err) {
+      db.close();
+      db = null;
+      runner = null;
+      throw err;
     }
-
-    if (config.simulator?.modbusPort) {
-      sim = new SimulatedMeter({ port: config.simulator.modbusPort, clock });
-      await sim.start();
-      stoppers.push(() => sim?.stop());
-    }
-    if (config.mqtt) {
-      let agentLogin: BrokerLogin | null = null;
-      if (config.mqtt.url === "embedded") {
-        const { logins, agent } = embeddedBrokerLogins(config.mqtt);
-        agentLogin = agent;
-        broker = new EmbeddedBroker({
-          port: config.mqtt.port ?? 1883,
-          host: config.mqtt.host ?? "127.0.0.1",
-          log: log.child({ module: "broker" }),
-          logins,
-          clock,
-        });
-        await broker.start();
-        stoppers.push(() => broker?.stop());
-      }
-      // The agent's own client logs in to its broker like any device (a generated login when only
-      // device users are configured), at the address the broker really listens on.
-      const mqttConfig =
-        config.mqtt.url === "embedded" && broker
-          ? { ...config.mqtt, url: broker.url, ...(agentLogin ?? {}) }
-          : config.mqtt;
-      mqtt = new MqttSource({
-        config: mqttConfig,
-        gatewayId: config.gatewayId,
-        sink: pipeline,
-        devices,
-        events,
-        clock,
-        log: log.child({ module: "mqtt" }),
-        metrics,
-      });
-      await mqtt.start();
-      stoppers.push(() => mqtt?.stop());
-    }
-    if (config.modbus && config.modbus.devices.length > 0) {
-      modbus = new ModbusSource({
-        config: config.modbus,
-        devices: config.devices,
-        sink: pipeline,
-        events,
-        clock,
-        log: log.child({ module: "modbus" }),
-        metrics,
-      });
-      await modbus.start();
-      stoppers.push(() => modbus?.stop());
-    }
-
-    if (config.http?.enabled !== false) {
-      http = new HttpApi({
-        config: config.http ?? {},
-        gatewayId: config.gatewayId,
-        version,
-        clock,
-        log: log.child({ module: "http" }),
-        metrics,
-        events,
-        devices,
-        alarms,
-        tracker: alarms,
-        rules: Object.assign(ruleFiles, { problems: () => ruleSet.problems() }),
-        hooks,
-        outbox,
-        kpis: hooks,
-        health: () => health(),
-        publicConfig: () => hookConfig,
-        secrets,
-      });
-      await http.start();
-      stoppers.push(() => http?.stop());
-    }
+    await runner.start(built.parts);
     log.info(
       {
         gatewayId: config.gatewayId,
         devices: devices.list().length,
         rules: ruleSet.rules().length,
-        hooks: hooks.list().filter((h) => h.state === "running").length,
-        http: http ? `http://${config.http?.host ?? "127.0.0.1"}:${http.port}/` : "disabled",
+        hooks: built.hooks.list().filter((h) => h.state === "running").length,
+        http: built.http ? `http://${config.http.host}:${built.http.port}/` : "disabled",
       },
       "edge-agent started",
     );
   }
 
-  function health(): { ok: boolean; parts: Record<string, { ok: boolean; detail?: string }> } {
-    const parts: Record<string, { ok: boolean; detail?: string }> = {};
-    parts.database = { ok: db?.open === true };
-    if (mqtt) parts.mqtt = mqtt.connected ? { ok: true } : { ok: false, detail: "broker not connected" };
-    if (outbox) {
-      const s = outbox.summary(clock.now());
-      parts.outbox = s.paused
-        ? { ok: false, detail: "delivery paused: upstream refused the credentials" }
-        : { ok: true };
-    }
-    const ok = Object.values(parts).every((p) => p.ok);
-    return { ok, parts };
-  }
-
   async function stop(): Promise<void> {
-    if (!started) return;
-    started = false;
-    // Sources first (no new readings), then the rest in reverse start order.
-    for (const s of stoppers.reverse()) {
-      try {
-        await s();
-      } catch (err) {
-        log.error({ err }, "error while stopping");
-      }
-    }
-    stoppers.length = 0;
-    await alarms?.flush().catch(() => undefined);
-    await httpClient.close().catch(() => undefined);
-    db?.close();
+    if (!runner) return;
+    const r = runner;
+    runner = null;
+    await r.stop();
     db = null;
     log.info("edge-agent stopped");
   }
@@ -389,19 +166,22 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
     events,
     metrics,
     devices,
-    pipeline,
     rules: ruleSet,
+    get pipeline() {
+      if (!built) throw new Error("the agent's pipeline is built by start(): start the agent first");
+      return built.pipeline;
+    },
     get alarms() {
-      return alarms;
+      return built?.alarms ?? null;
     },
     get hooks() {
-      return hooks;
+      return built?.hooks ?? null;
     },
     get outbox() {
-      return outbox;
+      return built?.outbox ?? null;
     },
     get http() {
-      return http;
+      return built?.http ?? null;
     },
     get db() {
       return db;
@@ -411,34 +191,202 @@ export function createAgent(config: Config, deps: AgentDeps): Agent {
   };
 }
 
-/** The config with every secret removed, for /status and the status page (see config/redact-config). */
-export function publicConfig(config: Config, secrets: readonly string[] = []): Config {
-  return redactConfig(config, secrets);
+/** Every part, each built after what it needs, and the order they start in. */
+function build(core: Core, db: Db) {
+  const { config, events, metrics, devices, ruleSet, secrets } = core;
+  const { clock, log, version } = core.deps;
+  const logFor = (module: string) => log.child({ module });
+  // One keep-alive connection per request the dispatcher may have in flight to a host.
+  const httpClient = new HttpClient({
+    keepAliveTimeout: 10_000,
+    connections: config.upstream?.concurrency ?? DEFAULTS.upstreamConcurrency,
+  });
+
+  const outbox = new OutboxRepo({ db });
+  const outboxWriter = new OutboxWriter({ db, clock, workOrders: config.workOrders, log: logFor("outbox") });
+  // Alarm queries read the committed alarms from the table, not through the alarm service.
+  const alarmRecords = new AlarmsRepo(db);
+  const rulesLoader = new RulesLoader({
+    dir: config.rulesDir,
+    ruleSet,
+    log: logFor("rules"),
+    clock,
+    events,
+    ...(config.rulesMaxFileBytes !== undefined ? { maxFileBytes: config.rulesMaxFileBytes } : {}),
+  });
+  const ruleFiles = new RuleFiles({ dir: config.rulesDir, ruleSet, log: logFor("rules") });
+
+  // The one cycle among the parts: a hook may write to a Modbus device whose readings raise the
+  // alarms hooks intercept. Hooks get this port; it reaches the Modbus source, built below with the
+  // other sources, and is only called once hooks run (after every part is built).
+  const modbusWriter: ModbusWriter = {
+    write: (deviceId, point, value) =>
+      modbus
+        ? modbus.writer.write(deviceId, point, value)
+        : Promise.reject(new Error("no Modbus buses are configured")),
+  };
+  const hooks = new HookManager({
+    dir: config.hooksDir,
+    config: core.publicConfig,
+    hooksConfig: config.hooks,
+    db,
+    clock,
+    log: logFor("hooks"),
+    events,
+    metrics,
+    devices,
+    alarms: alarmRecords,
+    http: httpClient,
+    modbus: modbusWriter,
+    activity: core.deps.hookActivity,
+    dataDir: config.dataDir,
+  });
+  const dispatcher = new Dispatcher({
+    db,
+    clock,
+    log: logFor("upstream"),
+    metrics,
+    events,
+    http: httpClient,
+    upstream: config.upstream,
+    workOrders: config.workOrders,
+    outbox: config.outbox,
+    interceptor: hooks.uploadInterceptor,
+    secrets,
+  });
+  const wake = new DeliveryWake({ events, kick: () => dispatcher.kick() });
+  const alarms = new AlarmService({
+    db,
+    clock,
+    log: logFor("alarms"),
+    events,
+    metrics,
+    changeSink: outboxWriter,
+    interceptor: hooks.alarmInterceptor,
+    devices,
+    openAlarms: core.openAlarms,
+    // Firings (actions.alarm false) write work orders and webhooks without an alarm event.
+    onOutboxWritten: () => dispatcher.kick(),
+  });
+  const quotas = new QuotaTracker({
+    quotas: config.quotas,
+    db,
+    clock,
+    log: logFor("quotas"),
+    events,
+    alarms,
+    devices,
+  });
+  const pipeline = new Pipeline({
+    devices,
+    rules: ruleSet,
+    events,
+    log: logFor("pipeline"),
+    metrics,
+    bounds: config.mqtt,
+    clock,
+    alarms,
+    observers: config.quotas.length > 0 ? [quotas] : [],
+  });
+  const heartbeat = config.upstream
+    ? new Heartbeat({
+        clock,
+        log: logFor("heartbeat"),
+        metrics,
+        http: httpClient,
+        upstream: config.upstream,
+        gatewayId: config.gatewayId,
+        version,
+        devices,
+        alarms: alarmRecords,
+        outbox,
+        kpis: hooks,
+        startedAt: core.startedAt,
+      })
+    : null;
+
+  const sim = config.simulator?.modbusPort ? new SimulatedMeter({ port: config.simulator.modbusPort, clock }) : null;
+  const mqtt = config.mqtt
+    ? mqttParts({
+        mqtt: config.mqtt,
+        gatewayId: config.gatewayId,
+        sink: pipeline,
+        devices,
+        events,
+        clock,
+        log,
+        metrics,
+      })
+    : null;
+  const modbus =
+    config.modbus && config.modbus.devices.length > 0
+      ? new ModbusSource({
+          config: config.modbus,
+          devices: config.devices,
+          sink: pipeline,
+          events,
+          clock,
+          log: logFor("modbus"),
+          metrics,
+        })
+      : null;
+
+  const http = config.http.enabled
+    ? new HttpApi({
+        config: config.http,
+        gatewayId: config.gatewayId,
+        version,
+        clock,
+        log: logFor("http"),
+        metrics,
+        events,
+        devices,
+        alarms: alarmRecords,
+        tracker: alarms,
+        rules: Object.assign(ruleFiles, { problems: () => ruleSet.problems() }),
+        hooks,
+        outbox,
+        kpis: hooks,
+        health: agentHealth({ db, clock, outbox, mqtt: mqtt?.client ?? null }),
+        publicConfig: () => core.publicConfig,
+        secrets,
+      })
+    : null;
+
+  // Start order. Stop is the reverse: sources first (no new readings), then the local API's
+  // neighbours, pending alarm changes committed, hooks stopped, and the database closed last.
+  const parts: Part[] = [
+    { name: "database", part: lifecycle({ stop: () => db.close() }) },
+    { name: "HTTP client", part: lifecycle({ stop: () => httpClient.close() }) },
+    // Whatever the parts stopped after it still queued (e.g. a quota's last alarm) is committed.
+    { name: "alarm commits", part: lifecycle({ stop: () => alarms.flush().catch(() => undefined) }) },
+    { name: "rules", part: rulesLoader },
+    { name: "alarms", part: alarmsPart(alarms, ruleSet, events) },
+    { name: "hooks", part: hooks, stopDeadlineMs: config.hooks.timeoutMs + STOP_DEADLINE_MS },
+    { name: "quotas", part: quotas },
+    { name: "delivery wake-up", part: wake },
+    { name: "upstream", part: lifecycle(dispatcher) },
+    ...(heartbeat ? [{ name: "heartbeat", part: lifecycle(heartbeat) }] : []),
+    ...(sim ? [{ name: "Modbus simulator", part: sim }] : []),
+    ...(mqtt?.parts ?? []),
+    ...(modbus ? [{ name: "Modbus", part: modbus }] : []),
+    ...(http ? [{ name: "local API", part: http }] : []),
+  ];
+  return { parts, pipeline, alarms, hooks, outbox, http };
 }
 
-/** The operator's view of alarm changes in the log: one line per committed change. */
-function logAlarmEvents(events: EventBus, log: Logger): void {
-  const fields = (a: Alarm) => ({
-    alarmId: a.id,
-    ruleId: a.ruleId,
-    deviceId: a.resource.id,
-    status: a.status,
-    level: a.level,
-    message: a.message,
-  });
-  events.on("alarmCreated", (a) => log.info(fields(a), a.status === 2 ? "alarm raised" : "pre-warning raised"));
-  events.on("alarmUpdated", (a) => log.info(fields(a), a.status === 2 ? "alarm escalated" : "alarm de-escalated"));
-  events.on("alarmResolved", (a) => log.info(fields(a), "alarm resolved"));
-}
-
-/** Latest values per device at most every `everyMs` (the demo shows live readings this way). */
-function logDeviceValues(events: EventBus, clock: Clock, log: Logger, everyMs: number): void {
-  const last = new Map<string, number>();
-  events.on("reading", (reading, device) => {
-    const now = clock.monotonic();
-    const prev = last.get(device.id);
-    if (prev !== undefined && now - prev < everyMs) return;
-    last.set(device.id, now);
-    log.info({ deviceId: device.id, status: device.status, values: reading.values }, "readings");
-  });
+/** The alarm service follows the rules in force; rules deleted while the agent was down resolve their alarms at start. */
+function alarmsPart(alarms: AlarmService, ruleSet: RuleSet, events: EventBus): Part["part"] {
+  let off: (() => void) | null = null;
+  return {
+    start: async () => {
+      off = events.on("rulesChanged", () => alarms.rulesChanged(ruleSet.rules()));
+      await alarms.start();
+      alarms.rulesChanged(ruleSet.rules());
+    },
+    stop: async () => {
+      off?.();
+      await alarms.stop();
+    },
+  };
 }

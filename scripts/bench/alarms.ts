@@ -7,12 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AlarmService } from "../../src/alarms/service.js";
 import { systemClock } from "../../src/core/clock.js";
-import { EventBus } from "../../src/core/events.js";
+import type { EventBus } from "../../src/core/events.js";
 import { silentLogger } from "../../src/core/log.js";
-import { MetricsRegistry } from "../../src/core/metrics.js";
+import type { MetricsRegistry } from "../../src/core/metrics.js";
 import type { AlarmChange, CompiledRule, DeviceView } from "../../src/core/ports.js";
 import type { DeviceState, Reading } from "../../src/core/types.js";
 import { type Db, openDatabase } from "../../src/store/db.js";
+import { testBus, testMetrics } from "../../test/helpers/harness.js";
 
 const DEVICES = 500;
 
@@ -42,7 +43,7 @@ interface Setup {
 async function setup(dir: string, name: string, batchMaxDelayMs: number): Promise<Setup> {
   const db = openDatabase(join(dir, `${name}.db`));
   const log = silentLogger();
-  const events = new EventBus(log);
+  const events = testBus(log);
   const devices: DeviceState[] = [];
   const readings: Reading[] = [];
   for (let i = 0; i < DEVICES; i++) {
@@ -63,7 +64,7 @@ async function setup(dir: string, name: string, batchMaxDelayMs: number): Promis
   const ins = db.prepare(
     "INSERT INTO outbox (kind, class, stream, alarm_id, payload, created) VALUES (?, 'alarm', ?, ?, ?, ?)",
   );
-  const metrics = new MetricsRegistry();
+  const metrics = testMetrics();
   const svc = new AlarmService({
     db,
     clock: systemClock,

@@ -7,15 +7,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "../../src/core/clock.js";
-import { EventBus } from "../../src/core/events.js";
 import { silentLogger } from "../../src/core/log.js";
-import { MetricsRegistry } from "../../src/core/metrics.js";
 import type { AlarmTracker, CompiledRule, RuleEngine } from "../../src/core/ports.js";
 import type { Reading } from "../../src/core/types.js";
 import { HookManager } from "../../src/hooks/manager.js";
 import { DeviceRegistry } from "../../src/pipeline/device-registry.js";
 import { Pipeline } from "../../src/pipeline/ingest.js";
 import { openDatabase } from "../../src/store/db.js";
+import { testBus, testMetrics } from "../../test/helpers/harness.js";
 
 const RUN_MS = 1500;
 /** Interleaved rounds (median taken): the VM is shared, so a single pair is at the mercy of neighbours. */
@@ -55,8 +54,8 @@ async function measure(
   mode: "source" | "pipeline",
 ): Promise<{ perS: number; hotPerS: number; delivered: number; dropped: number }> {
   const log = silentLogger();
-  const events = new EventBus(log);
-  const metrics = new MetricsRegistry();
+  const events = testBus(log);
+  const metrics = testMetrics();
   const devices = new DeviceRegistry({ events });
   const rules = thresholdRules(RULES);
   const alarms: AlarmTracker = {

@@ -8,14 +8,13 @@ import { fileURLToPath } from "node:url";
 import { SerialPort } from "serialport";
 import type { ModbusConfig, ModbusDeviceConfig, ModbusPointConfig } from "../../src/config/schema.js";
 import { systemClock } from "../../src/core/clock.js";
-import { EventBus } from "../../src/core/events.js";
 import { silentLogger } from "../../src/core/log.js";
-import { MetricsRegistry } from "../../src/core/metrics.js";
 import type { ReadingSink } from "../../src/core/ports.js";
 import { interFrameGapMs } from "../../src/sources/modbus/bus.js";
 import { planDevice } from "../../src/sources/modbus/plan.js";
 import { ModbusSlave, serveRtu, wireMs } from "../../src/sources/modbus/slave.js";
 import { ModbusSource } from "../../src/sources/modbus/source.js";
+import { testBus, testMetrics } from "../../test/helpers/harness.js";
 import { hasSocat, startModbusServer, startPtyPair } from "../../test/helpers/modbus.js";
 import { sixtyPointDevice } from "../../test/helpers/modbus-plan-fixture.js";
 import { freePort, waitFor } from "../../test/helpers/wait.js";
@@ -32,9 +31,9 @@ class CountingSink implements ReadingSink {
   setReachable(): void {}
 }
 
-function newSource(config: ModbusConfig, sink: ReadingSink, metrics = new MetricsRegistry()): ModbusSource {
+function newSource(config: ModbusConfig, sink: ReadingSink, metrics = testMetrics()): ModbusSource {
   const log = silentLogger();
-  return new ModbusSource({ config, sink, events: new EventBus(log), clock: systemClock, log, metrics });
+  return new ModbusSource({ config, sink, events: testBus(log), clock: systemClock, log, metrics });
 }
 
 async function requestsPerPoll(): Promise<void> {
@@ -94,7 +93,7 @@ async function manyTcpDevices(): Promise<void> {
     }
     const perPoll = planDevice(devices[0] as ModbusDeviceConfig).length;
     const sink = new CountingSink();
-    const metrics = new MetricsRegistry();
+    const metrics = testMetrics();
     const src = newSource({ buses, devices }, sink, metrics);
     await src.start();
     await sleep(3000); // connect and settle

@@ -8,12 +8,11 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import mqtt, { type MqttClient } from "mqtt";
 import { systemClock } from "../../src/core/clock.js";
-import { EventBus } from "../../src/core/events.js";
 import { silentLogger } from "../../src/core/log.js";
-import { MetricsRegistry } from "../../src/core/metrics.js";
 import type { ReadingSink } from "../../src/core/ports.js";
 import { MqttSource } from "../../src/sources/mqtt/source.js";
 import { startBroker } from "../../test/helpers/broker.js";
+import { testBus, testMetrics } from "../../test/helpers/harness.js";
 
 const TOPIC_PREFIX = "bench/meters";
 
@@ -165,7 +164,7 @@ async function sourceSubscriber(url: string, n: number, devices: number, kind: P
     },
     setReachable: () => {},
   };
-  const metrics = new MetricsRegistry();
+  const metrics = testMetrics();
   const source = new MqttSource({
     config: {
       url,
@@ -184,7 +183,7 @@ async function sourceSubscriber(url: string, n: number, devices: number, kind: P
     },
     gatewayId: "bench",
     sink,
-    events: new EventBus(silentLogger()),
+    events: testBus(),
     clock: systemClock,
     log: silentLogger(),
     metrics,

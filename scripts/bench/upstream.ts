@@ -9,13 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent } from "undici";
 import { systemClock } from "../../src/core/clock.js";
-import { EventBus } from "../../src/core/events.js";
 import { silentLogger } from "../../src/core/log.js";
-import { MetricsRegistry } from "../../src/core/metrics.js";
 import { openDatabase } from "../../src/store/db.js";
 import { OutboxRepo } from "../../src/store/outbox-repo.js";
+import { OutboxWriter } from "../../src/store/outbox-writer.js";
 import { Dispatcher } from "../../src/upstream/dispatcher.js";
-import { OutboxWriter } from "../../src/upstream/outbox-writer.js";
+import { testBus, testMetrics } from "../../test/helpers/harness.js";
 import { commitChange, perAlarmSequence, startUpstream, testAlarm } from "../../test/helpers/upstream.js";
 
 interface ServerReport {
@@ -106,8 +105,8 @@ async function drain(alarms: number, concurrency: number, deadlineMs: number) {
       db,
       clock: systemClock,
       log,
-      metrics: new MetricsRegistry(),
-      events: new EventBus(log),
+      metrics: testMetrics(),
+      events: testBus(log),
       http,
       upstream: { baseUrl: up.url, concurrency },
     });

@@ -4,7 +4,7 @@
 // not hold back every alarm; the rejected change and the later ones of the same record stay queued.
 
 import type { Clock, TimerHandle } from "../core/clock.js";
-import { errorMessage } from "../core/errors.js";
+import { errFields, errorMessage } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 
 const RETRY_MIN_MS = 100;
@@ -139,7 +139,7 @@ export class CommitQueue<T> {
       }
       if (kept.length === 0) return this.#succeeded(0);
       this.#o.log.error(
-        { err: lastErr, alarms: [...blocked] },
+        { ...errFields(lastErr, "EA_DB"), alarms: [...blocked] },
         `alarm change(s) rejected: ${errorMessage(lastErr)}; kept and retried, other alarms go on`,
       );
       return this.#failed(lastErr, kept.length);
@@ -164,7 +164,7 @@ export class CommitQueue<T> {
     this.#o.metrics.failures.inc();
     this.#retryMs = this.#retryMs === 0 ? RETRY_MIN_MS : Math.min(this.#retryMs * 2, RETRY_MAX_MS);
     this.#o.log.error(
-      { err, pending, retryInMs: this.#retryMs },
+      { ...errFields(err, "EA_DB"), pending, retryInMs: this.#retryMs },
       `ALARMS NOT PERSISTED: the database refused the alarm transaction (${errorMessage(err)}); ` +
         `${pending} change(s) kept in memory and retried — check free disk space and permissions of the data directory`,
     );

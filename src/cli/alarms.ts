@@ -13,7 +13,7 @@ import type { AlarmListQuery } from "../core/ports.js";
 import type { Alarm } from "../core/types.js";
 import { redact } from "../http/redact.js";
 import { AlarmsRepo, LIST_LIMIT_MAX } from "../store/alarms-repo.js";
-import { type Db, openDatabase } from "../store/db.js";
+import { type Db, hasTable, openDatabase } from "../store/db.js";
 import { DEFAULT_CONFIG, parseCommandArgs } from "./args.js";
 import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
 
@@ -150,8 +150,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     return EXIT_FAILURE;
   }
   try {
-    const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alarms'").get();
-    if (!hasTable) {
+    if (!hasTable(db, "alarms")) {
       if (v.json) io.stdout("[]\n");
       else io.stdout(`No alarms yet: ${file} has no alarms table (the agent has not started with it).\n`);
       return EXIT_OK;

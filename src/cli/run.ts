@@ -12,6 +12,7 @@ import { createAgent } from "../app.js";
 import { reportConfigProblems } from "../config/format.js";
 import { loadConfig } from "../config/load.js";
 import { systemClock } from "../core/clock.js";
+import { errFields } from "../core/errors.js";
 import { createLogger } from "../core/log.js";
 import { HookActivity } from "../hooks/activity.js";
 import { installExitGuard } from "../hooks/exit-guard.js";
@@ -63,13 +64,13 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     const agent = createAgent(config, { clock: systemClock, log, version: packageVersion(), secrets, hookActivity });
 
     // Never die on a stray rejection or exception from a device, hook or network peer: log it and go on.
-    process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
-    process.on("uncaughtException", (err) => log.error({ err }, "uncaught exception"));
+    process.on("unhandledRejection", (err) => log.error(errFields(err), "unhandled rejection"));
+    process.on("uncaughtException", (err) => log.error(errFields(err), "uncaught exception"));
 
     try {
       await agent.start();
     } catch (err) {
-      log.fatal({ err }, "edge-agent failed to start");
+      log.fatal(errFields(err), "edge-agent failed to start");
       await agent.stop().catch(() => undefined);
       return 1;
     }

@@ -9,16 +9,24 @@ import { errorMessage, type Problem } from "../core/errors.js";
 import { maskForms, maskText } from "../core/secrets.js";
 import { ajvProblems } from "./ajv-problems.js";
 import { checkConfig } from "./checks.js";
-import { deepFreeze, resolveDefaults, resolvePath } from "./defaults.js";
+import { deepFreeze, type ResolvedConfig, resolveDefaults, resolvePath } from "./defaults.js";
 import { substituteEnv } from "./env.js";
 import { lineColumn, scanJson } from "./json-scan.js";
 import { type Config, ConfigSchema } from "./schema.js";
 
 export { isLoopback } from "./checks.js";
-export { DATABASE_FILE, DEFAULTS, deepFreeze, resolveDefaults, resolvePath } from "./defaults.js";
+export {
+  DATABASE_FILE,
+  DEFAULTS,
+  deepFreeze,
+  type ResolvedConfig,
+  resolveDefaults,
+  resolvePath,
+} from "./defaults.js";
 
 export interface LoadResult {
-  config: Config | null;
+  /** Complete (every default applied, directories absolute) and deep-frozen. */
+  config: ResolvedConfig | null;
   problems: Problem[];
   /** Secret values (passwords, tokens, app secrets, substituted secret variables) for log masking. */
   secrets: string[];

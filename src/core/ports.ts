@@ -156,11 +156,19 @@ export interface AlarmQueries {
   active(): Alarm[];
 }
 
+/** Which devices have an open (committed) alarm: what a device's `alarm` status is derived from. */
+export interface OpenAlarmView {
+  has(deviceId: string): boolean;
+  /** `listener` runs after a commit in which a device gained its first open alarm or lost its last. */
+  onChange(listener: (deviceId: string, hasOpenAlarm: boolean) => void): () => void;
+}
+
 // ---- hooks interception points --------------------------------------------------------------
 
 export interface AlarmInterceptor {
   /** True when any loaded hook defines beforeAlarm (lets the alarm path skip the await). */
   readonly active: boolean;
+  /** Must leave `alarm` unchanged (it is the agent's copy); answers a changed copy or null. */
   beforeAlarm(alarm: Alarm, device: DeviceState, rule: RuleDefinition): Promise<Alarm | null>;
 }
 

@@ -10,6 +10,7 @@ import type { Logger } from "../core/log.js";
 import type { AlarmQueries, DeviceView, ModbusWriter } from "../core/ports.js";
 import type { DeviceState, MetricValue } from "../core/types.js";
 import type { Db } from "../store/db.js";
+import { KvRepo } from "../store/kv-repo.js";
 import type { HookContext, HookHttp, HookHttpRequest, HookHttpResponse, HookKv } from "./types.js";
 
 export interface ContextDeps {
@@ -27,30 +28,25 @@ function copyDevice(d: DeviceState): DeviceState {
   return Object.freeze({ ...d, values: Object.freeze({ ...d.values }) }) as DeviceState;
 }
 
-export function createKv(db: Db, ns: string): HookKv {
-  const get = db.prepare<[string, string], { value: string }>("SELECT value FROM kv WHERE ns = ? AND key = ?");
-  const set = db.prepare<[string, string, string]>(
-    "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value",
-  );
-  const del = db.prepare<[string, string]>("DELETE FROM kv WHERE ns = ? AND key = ?");
-  const keys = db.prepare<[string], { key: string }>("SELECT key FROM kv WHERE ns = ? ORDER BY key");
+/** A hook's ctx.kv: JSON values in the kv table under namespace `ns` (the hook's name). */
+export function createKv(repo: KvRepo, ns: string): HookKv {
   return {
     get<T>(key: string): T | undefined {
-      const row = get.get(ns, key);
-      return row === undefined ? undefined : (JSON.parse(row.value) as T);
+      const value = repo.get(ns, key);
+      return value === undefined ? undefined : (JSON.parse(value) as T);
     },
     set(key: string, value: unknown): void {
       if (value === undefined) {
-        del.run(ns, key);
+        repo.delete(ns, key);
         return;
       }
-      set.run(ns, key, JSON.stringify(value));
+      repo.set(ns, key, JSON.stringify(value));
     },
     delete(key: string): boolean {
-      return del.run(ns, key).changes > 0;
+      return repo.delete(ns, key);
     },
     keys(): string[] {
-      return keys.all(ns).map((r) => r.key);
+      return repo.keys(ns);
     },
   };
 }
@@ -128,6 +124,6 @@ export function createContext(name: string, deps: ContextDeps): HookContext {
       },
     }),
     http: Object.freeze(createHttp(deps.http, deps.timeoutMs)),
-    kv: Object.freeze(createKv(deps.db, name)),
+    kv: Object.freeze(createKv(new KvRepo(deps.db), name)),
   });
 }

@@ -85,7 +85,7 @@ export function installExitGuard(log: Logger, activity?: HookActivity): () => vo
       "EA_HOOK_EXIT",
       `${call} refused: ${who} tried to end the agent; a hook cannot stop or restart the agent, throw an error instead`,
     );
-    log.error({ hook: c.hook, method: c.method, file: c.file, call, stack }, err.message);
+    log.error({ code: err.code, hook: c.hook, method: c.method, file: c.file, call, stack }, err.message);
     throw err;
   };
 

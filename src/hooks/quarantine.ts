@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Logger } from "../core/log.js";
 
 export const QUARANTINE_FILE = "hook-quarantine.json";
 
@@ -72,4 +73,29 @@ export function writeQuarantine(dataDir: string, entries: ReadonlyMap<string, Qu
 /** The sentence shown in the log, /status and `validate` for a quarantined hook. */
 export function describeQuarantine(name: string, e: QuarantineEntry): string {
   return `quarantined since ${e.at}: ${e.reason}; hook ${name} is not loaded until its file changes`;
+}
+
+/**
+ * The entry that keeps hook `name` out while `file` still has the quarantined content. A file that
+ * changed since (or cannot be read) leaves the quarantine: its entry is dropped from the list.
+ */
+export function stillQuarantined(
+  dataDir: string,
+  name: string,
+  file: string,
+  sha256: string,
+  log: Logger,
+): QuarantineEntry | undefined {
+  const entries = readQuarantine(dataDir);
+  const e = entries.get(name);
+  if (e === undefined) return undefined;
+  if (e.sha256 === sha256 && sha256 !== "") return e;
+  entries.delete(name);
+  try {
+    writeQuarantine(dataDir, entries);
+  } catch (err) {
+    log.warn({ err, hook: name }, "could not update hook-quarantine.json");
+  }
+  log.info({ hook: name, file }, `hook ${name} changed since it was quarantined: loading it again`);
+  return undefined;
 }

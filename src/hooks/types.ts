@@ -129,7 +129,8 @@ export interface Hook {
 
   /**
    * Before an alarm is persisted. Return the alarm (possibly changed), `null` to suppress it, or
-   * nothing to leave it unchanged. `id`, `ruleId`, `resource.id` and `created` cannot be changed.
+   * nothing to leave it unchanged. Only the wording, grading and details can change: `id`, `ruleId`,
+   * `resource.id`, `status` and the timestamps stay the agent's (docs/hooks.md).
    */
   beforeAlarm?(
     alarm: Alarm,

@@ -1,15 +1,21 @@
-// Query-string parameters of the local API, checked strictly: a wrong type or an unknown enum value
-// is a 400 naming the field, never silently replaced by a default.
+// Request parameters of the local API, checked strictly: a wrong type or an unknown enum value is a
+// 400 naming the field, never silently replaced by a default.
 
-import { missing } from "./errors.js";
+import { invalid, missing } from "./errors.js";
 
-export { alarmShape as alertShape } from "../alarms/shape.js";
-export { LIST_LIMIT_DEFAULT as DEFAULT_LIST_LIMIT, LIST_LIMIT_MAX as MAX_LIST_LIMIT } from "../store/alarms-repo.js";
-// One definition of the alarm list query: kept where the routes use it.
-export { type ParsedAlarmList, parseAlarmList } from "./routes/alarms.js";
-
-export function requiredString(q: URLSearchParams, name: string): string {
+/** A non-negative integer query parameter up to `max`; absent or empty is `undefined`. */
+export function intParam(q: URLSearchParams, name: string, max: number): number | undefined {
   const raw = q.get(name);
-  if (raw === null || raw.trim() === "") throw missing(name);
-  return raw;
+  if (raw === null || raw === "") return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n > max) throw invalid(name, `expected an integer 0–${max}, got "${raw}"`);
+  return n;
+}
+
+/** A required, non-empty string field of a JSON body. */
+export function stringField(body: Record<string, unknown>, name: string): string {
+  const v = body[name];
+  if (v === undefined || v === null || v === "") throw missing(name);
+  if (typeof v !== "string") throw invalid(name, `expected a string, got ${Array.isArray(v) ? "array" : typeof v}`);
+  return v;
 }

@@ -5,11 +5,10 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { alarmShape } from "../alarms/shape.js";
 import type { HttpConfig } from "../config/schema.js";
 import { AuthFailures } from "../core/auth-failures.js";
 import type { Clock } from "../core/clock.js";
-import { AgentError, type Problem } from "../core/errors.js";
+import { AgentError, errFields, listenErrorCode, type Problem } from "../core/errors.js";
 import type { EventBus } from "../core/events.js";
 import type { Logger } from "../core/log.js";
 import type { MetricsRegistry } from "../core/metrics.js";
@@ -23,22 +22,21 @@ import type {
   OutboxStats,
   RuleAdmin,
 } from "../core/ports.js";
-import { maskForms, maskText } from "../core/secrets.js";
-import { devicePage, STATUS_DEVICES_DEFAULT, STATUS_DEVICES_MAX } from "../pipeline/device-page.js";
 import { HostCheck, isCrossOrigin, TokenCheck } from "./auth.js";
 import { DEFAULT_MAX_BODY_BYTES, parseJsonObject, readBody } from "./body.js";
-import { CODES, HttpError, invalid, missing, notFound } from "./errors.js";
+import { CODES, HttpError } from "./errors.js";
 import { redact } from "./redact.js";
+import { sendError, sendJson } from "./respond.js";
 import { alarmRoutes } from "./routes/alarms.js";
+import { hookRoutes } from "./routes/hooks.js";
+import type { AddRoute, Handler, RouteCtx } from "./routes/route.js";
 import { ruleRoutes } from "./routes/rules.js";
+import { systemRoutes } from "./routes/system.js";
 import { RuntimeMetrics } from "./runtime-metrics.js";
 import { EventStreamHub } from "./sse.js";
-import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./status-page.js";
+import { type HealthReport, statusReport } from "./status.js";
 
-export interface HealthReport {
-  ok: boolean;
-  parts: Record<string, { ok: boolean; detail?: string }>;
-}
+export type { HealthReport };
 
 export interface HttpApiOptions {
   config: HttpConfig;
@@ -65,36 +63,11 @@ export interface HttpApiOptions {
   maxBodyBytes?: number;
 }
 
-interface Ctx {
-  req: IncomingMessage;
-  res: ServerResponse;
-  url: URL;
-  body(): Promise<Record<string, unknown>>;
-}
-
-/** A handler returns the JSON body to send with 200, or `undefined` when it answered by itself. */
-type Handler = (ctx: Ctx) => Promise<unknown> | unknown;
-
 interface Route {
   method: "GET" | "POST";
   auth: boolean;
   handler: Handler;
 }
-
-const JSON_HEADERS = {
-  "Content-Type": "application/json; charset=utf-8",
-  "Cache-Control": "no-store",
-  "X-Content-Type-Options": "nosniff",
-};
-
-const PAGE_HEADERS = {
-  "Cache-Control": "no-cache",
-  "X-Content-Type-Options": "nosniff",
-  "X-Frame-Options": "DENY",
-  "Referrer-Policy": "no-referrer",
-  "Content-Security-Policy":
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-};
 
 export class HttpApi {
   readonly #o: HttpApiOptions;
@@ -155,7 +128,7 @@ export class HttpApi {
     const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
       this.#handle(req, res)
         .catch((err: unknown) => {
-          this.#o.log.error({ err, method: req.method, path: pathOf(req) }, "http handler failed");
+          this.#o.log.error({ ...errFields(err), method: req.method, path: pathOf(req) }, "http handler failed");
           if (!res.headersSent) sendError(res, new HttpError(500, CODES.internal, "Internal error, see the agent log"));
           else res.destroy();
         })
@@ -178,7 +151,7 @@ export class HttpApi {
       const onError = (err: Error) => {
         reject(
           new AgentError(
-            "EA_CONFIG_INVALID",
+            listenErrorCode(err),
             `cannot listen on ${host}:${this.#o.config.port ?? 8080}: ${err.message} (is another agent running? change http.port)`,
             { cause: err },
           ),
@@ -269,7 +242,7 @@ export class HttpApi {
       return;
     }
     let bodyPromise: Promise<Record<string, unknown>> | null = null;
-    const ctx: Ctx = {
+    const ctx: RouteCtx = {
       req,
       res,
       url,
@@ -299,146 +272,24 @@ export class HttpApi {
     return out;
   }
 
-  #route(path: string, method: "GET" | "POST", handler: Handler, auth = true): void {
-    this.#routes.set(path, { method, auth, handler });
-  }
-
   // ---- routes ---------------------------------------------------------------------------------
 
   #defineRoutes(): void {
     const o = this.#o;
-    const page = (type: string, text: string): Handler => {
-      const buf = Buffer.from(text, "utf8");
-      return ({ res }) => {
-        res.writeHead(200, { ...PAGE_HEADERS, "Content-Type": type, "Content-Length": buf.length });
-        res.end(buf);
-        return undefined;
-      };
+    const route: AddRoute = (path, method, handler, auth = true) => {
+      this.#routes.set(path, { method, auth, handler });
     };
-    // The page shell is static and carries no data and no token, so a browser can open it;
-    // all data comes from /status and /events, which need the token (see the README, Local API).
-    this.#route("/", "GET", page("text/html; charset=utf-8", PAGE_HTML), false);
-    this.#route("/assets/app.js", "GET", page("text/javascript; charset=utf-8", PAGE_JS), false);
-    this.#route("/assets/app.css", "GET", page("text/css; charset=utf-8", PAGE_CSS), false);
-
-    this.#route(
-      "/health",
-      "GET",
-      ({ res }) => {
-        let h: HealthReport;
-        try {
-          h = o.health();
-        } catch (err) {
-          h = { ok: false, parts: { agent: { ok: false, detail: (err as Error).message } } };
-        }
-        const failing = Object.entries(h.parts)
-          .filter(([, p]) => !p.ok)
-          .map(([k]) => k);
-        sendJson(
-          res,
-          h.ok ? 200 : 503,
-          redact({ ok: h.ok, ...(h.ok ? {} : { failing }), parts: h.parts }, this.#secrets()),
-        );
-        return undefined;
-      },
-      false,
-    );
-
-    this.#route("/metrics", "GET", ({ res }) => {
-      const text = maskText(o.metrics.render(), maskForms(this.#secrets()));
-      res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8", "Cache-Control": "no-store" });
-      res.end(text);
-      return undefined;
+    systemRoutes(route, {
+      health: () => o.health(),
+      metrics: o.metrics,
+      secrets: () => this.#secrets(),
+      status: (q) => statusReport(o, q, this.#startedAt),
+      events: this.#hub,
     });
-
-    this.#route("/status", "GET", async ({ url }) => ({ code: 0, data: await this.#status(url.searchParams) }));
-
-    this.#route("/events", "GET", ({ res }) => {
-      this.#hub.add(res);
-      return undefined;
-    });
-
-    // ---- alarms, in the upstream platform's shapes ----
-    alarmRoutes((path, method, handler) => this.#route(path, method, handler), {
-      alarms: o.alarms,
-      operator: o.tracker,
-      log: o.log,
-    });
-
-    // ---- rules, in the upstream platform's shapes ----
-    ruleRoutes((path, method, handler) => this.#route(path, method, handler), { rules: o.rules, log: o.log });
-
-    // ---- hooks ----
-    const hooks = (): HookAdmin => {
-      if (!o.hooks) throw new HttpError(404, CODES.notFound, "Hooks are not enabled on this agent (set hooksDir)");
-      return o.hooks;
-    };
-    this.#route("/hooks/list", "GET", () => ({ code: 0, data: { hooks: o.hooks ? o.hooks.list() : [] } }));
-    this.#route("/hooks/load", "POST", async (ctx) => {
-      const name = stringField(await ctx.body(), "name");
-      const r = await hooks().load(name);
-      if (!r.ok) throw hookRefusal(r, name);
-      o.log.info({ hook: name }, "hook loaded through the local API");
-      return { code: 0, data: r.value };
-    });
-    this.#route("/hooks/unload", "POST", async (ctx) => {
-      const name = stringField(await ctx.body(), "name");
-      const r = await hooks().unload(name);
-      if (!r.ok) throw hookRefusal(r, name);
-      o.log.info({ hook: name }, "hook unloaded through the local API");
-      return { code: 0, data: r.value };
-    });
-  }
-
-  /** `devicesOffset` (0) and `devicesLimit` (200, at most 1000) page the devices; `devicesTotal` counts them all. */
-  async #status(q: URLSearchParams): Promise<Record<string, unknown>> {
-    const o = this.#o;
-    const devicesOffset = pageParam(q, "devicesOffset", Number.MAX_SAFE_INTEGER) ?? 0;
-    const devicesLimit = pageParam(q, "devicesLimit", STATUS_DEVICES_MAX) ?? STATUS_DEVICES_DEFAULT;
-    const now = o.clock.now();
-    const active = o.alarms.active();
-    let kpis: Record<string, number> = {};
-    if (o.kpis) {
-      try {
-        kpis = await o.kpis.kpis("today");
-      } catch (err) {
-        o.log.warn({ err }, "kpis for the status page failed");
-      }
-    }
-    let health: HealthReport;
-    try {
-      health = o.health();
-    } catch (err) {
-      health = { ok: false, parts: { agent: { ok: false, detail: (err as Error).message } } };
-    }
-    const rules = o.rules.entries();
-    const files = new Map<string, number>();
-    for (const r of rules) files.set(r.file, (files.get(r.file) ?? 0) + 1);
-    return {
-      gateway: {
-        id: o.gatewayId,
-        version: o.version,
-        now,
-        uptimeS: Math.round((o.clock.monotonic() - this.#startedAt) / 1000),
-      },
-      health,
-      ...devicePage(o.devices.list(), devicesOffset, devicesLimit),
-      alarms: {
-        active: active.map(alarmShape),
-        activeCount: active.length,
-        // Alarms whose rule's period silenced a repeat in the last day (they are resolved, so not above).
-        recurring: o.alarms.list({ recurringSince: now - 86_400_000, limit: 20 }).alarms.map(alarmShape),
-      },
-      outbox: o.outbox ? o.outbox.summary(now) : null,
-      hooks: o.hooks ? o.hooks.list() : [],
-      rules: {
-        count: rules.length,
-        files: [...files.entries()].map(([file, count]) => ({ file, rules: count })),
-        problems: o.rules.problems(),
-      },
-      kpis,
-      config: o.publicConfig(),
-    };
+    // Alarms and rules in the upstream platform's shapes.
+    alarmRoutes(route, { alarms: o.alarms, operator: o.tracker, log: o.log });
+    ruleRoutes(route, { rules: o.rules, log: o.log });
+    hookRoutes(route, { hooks: o.hooks, log: o.log });
   }
 }
 
@@ -448,51 +299,4 @@ function pathOf(req: IncomingMessage): string {
   const u = req.url ?? "/";
   const q = u.indexOf("?");
   return q < 0 ? u : u.slice(0, q);
-}
-
-function pageParam(q: URLSearchParams, name: string, max: number): number | undefined {
-  const raw = q.get(name);
-  if (raw === null || raw === "") return undefined;
-  if (!/^\d+$/.test(raw) || Number(raw) > max) throw invalid(name, `expected an integer 0–${max}, got "${raw}"`);
-  return Number(raw);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...JSON_HEADERS, "Content-Length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function sendError(res: ServerResponse, err: HttpError, secrets: readonly string[] = []): void {
-  const body = { code: err.code, message: err.message, ...err.extra };
-  sendJson(res, err.status, secrets.length > 0 ? redact(body, secrets) : body);
-}
-
-function stringField(body: Record<string, unknown>, name: string): string {
-  const v = body[name];
-  if (v === undefined || v === null || v === "") throw missing(name);
-  if (typeof v !== "string") throw invalid(name, `expected a string, got ${Array.isArray(v) ? "array" : typeof v}`);
-  return v;
-}
-
-function fieldOf(p: Problem): string {
-  const f = p.path.replace(/^\$\.?/, "");
-  return f === "" ? "body" : f;
-}
-
-function hookRefusal(r: { problems: Problem[]; notFound?: boolean }, name: string): HttpError {
-  if (r.notFound) return notFound("Hook", name);
-  return refusal(r.problems, "hook could not be loaded");
-}
-
-function refusal(problems: Problem[], fallback: string): HttpError {
-  const errors = problems.filter((p) => p.severity !== "warning");
-  const first = errors[0] ?? problems[0];
-  if (!first)
-    return new HttpError(400, CODES.missingParameter, `Invalid parameter: body (${fallback})`, { field: "body" });
-  const field = fieldOf(first);
-  const message = /required|missing/i.test(first.message)
-    ? `Miss required parameter: ${field}`
-    : `Invalid parameter: ${field} (${first.message}${first.hint ? ` — ${first.hint}` : ""})`;
-  return new HttpError(400, CODES.missingParameter, message, { field, problems });
 }

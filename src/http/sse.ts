@@ -3,12 +3,12 @@
 // client is connected, so an unwatched agent pays nothing per reading.
 
 import type { ServerResponse } from "node:http";
+import { alarmShape } from "../alarms/shape.js";
 import type { Clock, TimerHandle } from "../core/clock.js";
 import type { EventBus } from "../core/events.js";
 import type { DeviceView } from "../core/ports.js";
 import type { Alarm } from "../core/types.js";
 import { type DeviceSummary, summarizeDevice } from "../pipeline/device-page.js";
-import { alertShape } from "./params.js";
 import { redact } from "./redact.js";
 
 const FLUSH_MS = 1000;
@@ -59,7 +59,7 @@ export class EventStreamHub {
 
   #attach(): void {
     const { events, clock } = this.opts;
-    const alarm = (kind: string) => (a: Alarm) => this.#send("alarm", { kind, alarm: alertShape(a) });
+    const alarm = (kind: string) => (a: Alarm) => this.#send("alarm", { kind, alarm: alarmShape(a) });
     this.#unsubscribe = [
       events.on("alarmCreated", alarm("created")),
       events.on("alarmUpdated", alarm("updated")),

@@ -1,13 +1,15 @@
 // The live state of every device: latest values, last seen, status. Status is derived from three
 // inputs (reachability from the sources, open alarms from the alarm service, maintenance from
 // config) so that every source of truth changes only its own input and the event fires once.
+// Whether a device has an open alarm is not kept here: it is read from the alarm service's
+// OpenAlarmView (alarms/open-alarms.ts), which says when it changed.
 // Reachability starts unknown: a device is `unknown` until its first poll outcome or message, so
 // the first verdict (online or offline) is a change like any other and reaches every listener.
 // Device ids come from outside (MQTT topics and payloads): every table keyed by them is a Map, and
 // the config metadata is read through own properties only (`constructor` is an ordinary id).
 
 import type { EventBus } from "../core/events.js";
-import type { DeviceView } from "../core/ports.js";
+import type { DeviceView, OpenAlarmView } from "../core/ports.js";
 import type { DeviceInfo, DeviceState, DeviceStatus, SourceKind } from "../core/types.js";
 
 /** A device as the pipeline writes it: its state and how many facts readings from MQTT added. */
@@ -20,7 +22,6 @@ export interface DeviceSlot {
 interface Entry extends DeviceSlot {
   /** null until a source said anything about the device (first reading, poll outcome or silence). */
   reachable: boolean | null;
-  hasAlarm: boolean;
   maintenance: boolean;
 }
 
@@ -36,14 +37,21 @@ export class DeviceRegistry implements DeviceView {
   readonly #entries = new Map<string, Entry>();
   readonly #meta: Readonly<Record<string, DeviceMeta>>;
   readonly #events: EventBus;
+  readonly #alarms: OpenAlarmView | undefined;
   #list: DeviceState[] | null = null;
-  readonly #alarmedUnknown = new Set<string>();
   /** Devices created by MQTT readings (not declared in config): what mqtt.maxDevices bounds. */
   #discovered = 0;
 
-  constructor(opts: { meta?: Readonly<Record<string, DeviceMeta>>; events: EventBus }) {
+  constructor(opts: { meta?: Readonly<Record<string, DeviceMeta>>; events: EventBus; alarms?: OpenAlarmView }) {
     this.#meta = opts.meta ?? {};
     this.#events = opts.events;
+    this.#alarms = opts.alarms;
+    // Open alarms are loaded at start, before an MQTT device has reported and become known: a
+    // device created later reads its input then, so only known devices need a recompute here.
+    opts.alarms?.onChange((id) => {
+      const e = this.#entries.get(id);
+      if (e !== undefined) this.#recompute(e);
+    });
   }
 
   /** Declares a device known from config (Modbus devices, `devices` metadata). Starts unknown until it reports. */
@@ -106,19 +114,6 @@ export class DeviceRegistry implements DeviceView {
     this.#recompute(e);
   }
 
-  setHasAlarm(id: string, hasAlarm: boolean): void {
-    const e = this.#entries.get(id);
-    if (e === undefined) {
-      // Open alarms are loaded at start, before an MQTT device has reported and become known.
-      if (hasAlarm) this.#alarmedUnknown.add(id);
-      else this.#alarmedUnknown.delete(id);
-      return;
-    }
-    if (e.hasAlarm === hasAlarm) return;
-    e.hasAlarm = hasAlarm;
-    this.#recompute(e);
-  }
-
   setMaintenance(id: string, maintenance: boolean): void {
     const e = this.#entries.get(id);
     if (e === undefined || e.maintenance === maintenance) return;
@@ -142,8 +137,7 @@ export class DeviceRegistry implements DeviceView {
     if (areaId !== undefined) state.areaId = areaId;
     const location = info?.location ?? meta?.location;
     if (location !== undefined) state.location = location;
-    const hasAlarm = this.#alarmedUnknown.delete(id);
-    const entry: Entry = { state, mqttValues: 0, reachable: null, hasAlarm, maintenance: meta?.maintenance === true };
+    const entry: Entry = { state, mqttValues: 0, reachable: null, maintenance: meta?.maintenance === true };
     this.#entries.set(id, entry);
     this.#list = null;
     return entry;
@@ -156,7 +150,7 @@ export class DeviceRegistry implements DeviceView {
         ? "unknown"
         : !e.reachable
           ? "offline"
-          : e.hasAlarm
+          : this.#alarms?.has(e.state.id)
             ? "alarm"
             : "online";
     const prev = e.state.status;

@@ -41,8 +41,8 @@ export class Pipeline implements ReadingSink {
   readonly #rules: RuleEngine;
   readonly #events: EventBus;
   readonly #log: Logger;
-  #alarms: AlarmTracker | null = null;
-  #observers: ReadingObserver[] = [];
+  #alarms: AlarmTracker | null;
+  #observers: readonly ReadingObserver[];
   readonly #readings: Record<string, Handle>;
   readonly #ruleResults: Handle;
   readonly #failures: Handle;
@@ -72,8 +72,14 @@ export class Pipeline implements ReadingSink {
     bounds?: MqttBounds | undefined;
     /** For the rate of refusal log lines. */
     clock?: Clock;
+    /** Where rule results go (none: readings only update device state). */
+    alarms?: AlarmTracker | undefined;
+    /** Called with every reading after the rules (quota counters). */
+    observers?: readonly ReadingObserver[] | undefined;
   }) {
     this.#devices = opts.devices;
+    this.#alarms = opts.alarms ?? null;
+    this.#observers = opts.observers ?? [];
     this.#rules = opts.rules;
     this.#events = opts.events;
     this.#log = opts.log;
@@ -109,7 +115,10 @@ export class Pipeline implements ReadingSink {
     this.#failures = opts.metrics.counter("edge_pipeline_errors_total", "Readings whose processing failed").bind();
   }
 
-  /** Wires the downstream parts (they need the device view, so they are built after the pipeline). */
+  /**
+   * Sets the downstream parts after construction. The agent passes them to the constructor; this is
+   * for tests that build their neighbours around an existing pipeline.
+   */
   connect(parts: { alarms: AlarmTracker; observers?: ReadingObserver[] }): void {
     this.#alarms = parts.alarms;
     this.#observers = parts.observers ?? [];

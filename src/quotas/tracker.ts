@@ -11,6 +11,7 @@ import type { Logger } from "../core/log.js";
 import type { AlarmTracker, CompiledRule, ConditionLevel, DeviceView } from "../core/ports.js";
 import type { DeviceState, QuotaDefinition, QuotaUsage, Reading, RuleDefinition } from "../core/types.js";
 import type { Db } from "../store/db.js";
+import { QuotasRepo } from "../store/quotas-repo.js";
 import { periodStart, splitByPeriod } from "./period.js";
 
 /** A decimal number written as a string (how Modbus carries integers beyond 2^53). */
@@ -45,16 +46,9 @@ interface State {
   added: Map<number, number>;
 }
 
-interface Row {
-  period_start: number;
-  usage: number;
-  last_value: number | null;
-  last_ts: number | null;
-  crossed: number;
-}
-
 export class QuotaTracker {
   readonly #o: QuotaTrackerOptions;
+  readonly #repo: QuotasRepo;
   readonly #byDevice = new Map<string, State[]>();
   readonly #states: State[] = [];
   #dirty = false;
@@ -68,6 +62,7 @@ export class QuotaTracker {
 
   constructor(opts: QuotaTrackerOptions) {
     this.#o = opts;
+    this.#repo = new QuotasRepo(opts.db);
     for (const q of opts.quotas) {
       const def: QuotaDefinition = {
         id: q.id,
@@ -98,16 +93,13 @@ export class QuotaTracker {
 
   async start(): Promise<void> {
     const now = this.#o.clock.now();
-    const latest = this.#o.db.prepare<[string], Row>(
-      "SELECT period_start, usage, last_value, last_ts, crossed FROM quota_usage WHERE quota_id = ? ORDER BY period_start DESC LIMIT 1",
-    );
     for (const s of this.#states) {
-      const row = latest.get(s.q.id);
+      const row = this.#repo.latest(s.q.id);
       const current = periodStart(now, s.q.period);
       if (row !== undefined) {
-        s.lastValue = row.last_value;
-        s.lastTs = row.last_ts;
-        s.periodStart = row.period_start;
+        s.lastValue = row.lastValue;
+        s.lastTs = row.lastTs;
+        s.periodStart = row.periodStart;
         s.usage = row.usage;
         s.crossed = Math.min(2, Math.max(0, row.crossed)) as ConditionLevel;
       } else s.periodStart = current;
@@ -307,26 +299,25 @@ export class QuotaTracker {
     if (!this.#dirty) return;
     this.#dirty = false;
     this.#urgent = false;
-    const db = this.#o.db;
-    const abs = db.prepare(
-      `INSERT INTO quota_usage (quota_id, period_start, usage, last_value, last_ts, crossed) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(quota_id, period_start) DO UPDATE SET usage = excluded.usage, last_value = excluded.last_value,
-         last_ts = excluded.last_ts, crossed = excluded.crossed`,
-    );
-    const add = db.prepare(
-      `INSERT INTO quota_usage (quota_id, period_start, usage, crossed) VALUES (?, ?, ?, 0)
-       ON CONFLICT(quota_id, period_start) DO UPDATE SET usage = usage + excluded.usage`,
-    );
+    const repo = this.#repo;
     try {
-      db.transaction(() => {
+      repo.transaction(() => {
         for (const s of this.#states) {
-          for (const [start, c] of s.closed) abs.run(s.q.id, start, c.usage, null, null, c.crossed);
-          for (const [start, amount] of s.added) add.run(s.q.id, start, amount);
-          abs.run(s.q.id, s.periodStart, s.usage, s.lastValue, s.lastTs, s.crossed);
+          const id = s.q.id;
+          for (const [start, c] of s.closed)
+            repo.put(id, { periodStart: start, usage: c.usage, lastValue: null, lastTs: null, crossed: c.crossed });
+          for (const [start, amount] of s.added) repo.add(id, start, amount);
+          repo.put(id, {
+            periodStart: s.periodStart,
+            usage: s.usage,
+            lastValue: s.lastValue,
+            lastTs: s.lastTs,
+            crossed: s.crossed,
+          });
           s.closed.clear();
           s.added.clear();
         }
-      })();
+      });
     } catch (err) {
       this.#dirty = true;
       this.#o.log.error({ err }, "cannot persist quota usage; will retry");

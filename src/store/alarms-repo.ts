@@ -3,8 +3,10 @@
 // writes here never touch them and reads merge them back into the Alarm. recurrences /
 // last_recurrence / repeating are the silenced repeats of the alarm, written by their own updates.
 // The `firings` table (rules with `actions.alarm: false`) has the same columns and uses this class.
+// Alarm queries (local API, hooks' ctx.alarms, heartbeat, CLI) read committed alarms straight from
+// here: the alarm service writes, it does not serve reads.
 
-import type { AlarmListQuery, AlarmSortField } from "../core/ports.js";
+import type { AlarmListQuery, AlarmQueries, AlarmSortField } from "../core/ports.js";
 import type { Alarm, AlarmStatus } from "../core/types.js";
 import type { Db } from "./db.js";
 
@@ -96,7 +98,7 @@ export interface LastRaise {
   created: number;
 }
 
-export class AlarmsRepo {
+export class AlarmsRepo implements AlarmQueries {
   readonly #db: Db;
   readonly #t: AlarmTable;
   /** A database the agent has not migrated yet (read-only CLI): no repeat or product columns. */
@@ -158,7 +160,8 @@ export class AlarmsRepo {
     return r ? alarmFromRow(r) : undefined;
   }
 
-  open(): Alarm[] {
+  /** Open records (status 1 or 2), oldest first. */
+  active(): Alarm[] {
     const rows = this.#db
       .prepare(`SELECT ${this.#cols} FROM ${this.#t} WHERE status > 0 ORDER BY created, id`)
       .all() as Row[];

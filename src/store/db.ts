@@ -85,6 +85,11 @@ export function migrate(db: Db, list: readonly Migration[]): void {
   }
 }
 
+/** Whether table `name` exists: a read-only open runs no migration, so a database the agent never started with lacks it. */
+export function hasTable(db: Db, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
 // better-sqlite3 12 wraps its Database and Statement objects in node::ObjectWrap. On Node 24.19 and
 // later, an ObjectWrap finalized by a garbage collection that runs outside a JavaScript context
 // (an idle-time GC) trips an assertion in node::RemoveEnvironmentCleanupHook and aborts the

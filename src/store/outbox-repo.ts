@@ -4,6 +4,7 @@
 // seq of a stream stays its head until it is settled: that is what keeps per-alarm order. The one
 // exception is an operator's `outbox retry`, which puts a dead letter back as pending (see requeue).
 
+import { DEFAULTS } from "../config/defaults.js";
 import type { DeadLetterInfo, OutboxStats, OutboxSummary } from "../core/ports.js";
 import type { Db } from "./db.js";
 
@@ -64,6 +65,27 @@ export interface PlatformAnswer {
 /** Dead-letter reasons that only mean "an earlier item of the same alarm did not go": re-queued with it. */
 export const DEPENDENCY_REASONS = ["no upstream id:", "no orderId:"] as const;
 
+/** Bounds of the outbox; unset ones take their defaults. */
+export interface OutboxLimits {
+  /** Pending rows kept at most; beyond it the oldest notification rows are dropped. */
+  maxPending?: number | undefined;
+  /** Days a row is kept: pending ones then go to dead-letter, settled ones are deleted. */
+  retentionDays?: number | undefined;
+}
+
+export interface LimitsResult {
+  /** Pending rows moved to dead-letter by retention. */
+  expired: number;
+  /** Notification rows dropped by the size bound. */
+  dropped: number;
+  /** Pending rows over the bound that could not be dropped (alarm and work-order rows never are). */
+  overBy: number;
+  maxPending: number;
+  retentionDays: number;
+}
+
+const DAY_MS = 86_400_000;
+
 export interface RequeueResult {
   /** The row re-queued, then the later rows of its stream that had died waiting for it. */
   requeued: { seq: number; kind: OutboxKind; alarmId: string | null }[];
@@ -118,6 +140,10 @@ export class OutboxRepo implements OutboxStats {
   }
   markRetry(seq: number, nextAt: number, error: string): void {
     this.#s.retry.run(nextAt, error, seq);
+  }
+  /** Every pending row waiting for a retry becomes due now (operator "retry now"). */
+  makeAllDue(): void {
+    this.#s.allDue.run();
   }
 
   alarmRefs(alarmId: string): AlarmRefs | undefined {
@@ -215,6 +241,15 @@ export class OutboxRepo implements OutboxStats {
     })();
   }
 
+  /** Retention, then the size bound: what the dispatcher runs every few seconds while it works. */
+  applyLimits(now: number, limits: OutboxLimits = {}): LimitsResult {
+    const retentionDays = limits.retentionDays ?? DEFAULTS.outboxRetentionDays;
+    const maxPending = limits.maxPending ?? DEFAULTS.outboxMaxPending;
+    const { expired } = this.applyRetention(now, retentionDays * DAY_MS);
+    const { dropped, overBy } = this.#db.transaction(() => this.enforceBound(maxPending, now))();
+    return { expired, dropped, overBy, maxPending, retentionDays };
+  }
+
   setLastError(kind: string, at: number, message: string): void {
     this.#s.kvSet.run(KV_NS, `lastError.${kind}`, JSON.stringify({ at, message }));
   }
@@ -304,6 +339,7 @@ function prepare(db: Db) {
           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' AND p.stream = o.stream AND p.seq < o.seq)
         ORDER BY o.seq LIMIT ?`,
     ),
+    allDue: db.prepare("UPDATE outbox SET next_at = 0 WHERE state = 'pending' AND next_at > 0"),
     nextDue: db.prepare("SELECT MIN(next_at) AS at FROM outbox WHERE state = 'pending' AND next_at > ?"),
     settle: db.prepare(
       "UPDATE outbox SET state = ?, done_at = ?, last_error = COALESCE(?, last_error) WHERE seq = ? AND state = 'pending'",

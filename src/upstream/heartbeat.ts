@@ -5,11 +5,13 @@
 import type { Dispatcher as HttpDispatcher } from "undici";
 import type { UpstreamConfig } from "../config/schema.js";
 import type { Clock, TimerHandle } from "../core/clock.js";
+import { errFields } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { Counter, MetricsRegistry } from "../core/metrics.js";
 import type { AlarmQueries, DeviceView, KpiProvider, OutboxStats, UploadInterceptor } from "../core/ports.js";
 import type { DeviceStatus } from "../core/types.js";
-import { endpoint, post } from "./http.js";
+import { endpoint } from "../core/url.js";
+import { post } from "./http.js";
 
 export interface HeartbeatBody {
   gatewayId: string;
@@ -86,7 +88,7 @@ export class Heartbeat {
       return;
     }
     this.#inflight = this.#send()
-      .catch((err: unknown) => this.#o.log.error({ err }, "heartbeat failed unexpectedly"))
+      .catch((err: unknown) => this.#o.log.error(errFields(err), "heartbeat failed unexpectedly"))
       .finally(() => {
         this.#inflight = null;
       });

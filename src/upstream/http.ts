@@ -144,12 +144,3 @@ export function classify(
   // item and retry with backoff rather than dead-lettering the whole backlog.
   return { kind: "retry", reason: detail };
 }
-
-/** `baseUrl` + path, keeping any path prefix of the base. */
-export function endpoint(baseUrl: string, path: string): URL {
-  const u = new URL(baseUrl);
-  const prefix = u.pathname.replace(/\/+$/, "");
-  u.pathname = `${prefix}${path}`;
-  u.search = "";
-  return u;
-}

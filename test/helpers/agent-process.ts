@@ -5,15 +5,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { LogLine } from "./harness.js";
 import { waitFor } from "./wait.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 
-export interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
+export type { LogLine };
 
 export interface AgentProcess {
   dir: string;

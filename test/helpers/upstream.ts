@@ -1,8 +1,9 @@
 // A fake upstream platform + work-order API on 127.0.0.1 for tests and benchmarks: records every
 // request, answers by script (200/500/429/401/400, hang, close the socket), and checks the
-// work-order signature with its own implementation of SPEC §8 over the bytes it received. A strict
-// platform also refuses bodies without the fields the platform's API tables require (seed 003 for
-// /alert/add and /alert/update, seed 001 for the work-order create and auto-complete).
+// work-order signature with its own implementation of the signature rule (docs/upstream.md) over
+// the bytes it received. A strict platform also refuses bodies without the fields the platform's
+// API tables require (seed 003 for /alert/add and /alert/update, seed 001 for the work-order
+// create and auto-complete).
 
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -101,7 +102,7 @@ export function requiredFieldProblem(rec: Pick<RecordedRequest, "path" | "json" 
 const WO_CREATE = "/open-api/ops/security/order/create";
 const WO_COMPLETE = "/open-api/ops/security/order/auto-complete";
 
-/** Independent SPEC §8 check: SHA256hex(sortedQuery + bodyBytes + "appId=..&nonce=..&timestamp=.." + secret). */
+/** Independent signature check (docs/upstream.md): SHA256hex(sortedQuery + bodyBytes + "appId=..&nonce=..&timestamp=.." + secret). */
 export function expectedSignature(
   raw: Buffer,
   query: Record<string, string>,
@@ -413,8 +414,8 @@ import { MetricsRegistry } from "../../src/core/metrics.js";
 import type { UploadInterceptor } from "../../src/core/ports.js";
 import { openDatabase } from "../../src/store/db.js";
 import { OutboxRepo } from "../../src/store/outbox-repo.js";
+import { OutboxWriter } from "../../src/store/outbox-writer.js";
 import { Dispatcher, type OutboxOptions } from "../../src/upstream/dispatcher.js";
-import { OutboxWriter } from "../../src/upstream/outbox-writer.js";
 
 export interface Harness {
   dir: string;

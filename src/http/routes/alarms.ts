@@ -14,17 +14,8 @@ import type {
 } from "../../core/ports.js";
 import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SORTABLE_FIELDS } from "../../store/alarms-repo.js";
 import { CODES, HttpError, invalid, missing } from "../errors.js";
-
-export interface AlarmRouteCtx {
-  url: URL;
-  body(): Promise<Record<string, unknown>>;
-}
-
-export type AlarmRouteAdder = (
-  path: string,
-  method: "GET" | "POST",
-  handler: (ctx: AlarmRouteCtx) => Promise<unknown> | unknown,
-) => void;
+import { intParam } from "../params.js";
+import type { AddRoute } from "./route.js";
 
 export interface AlarmRouteDeps {
   alarms: AlarmQueries;
@@ -36,14 +27,6 @@ const LEVEL_NAMES: Record<string, number> = { fatal: 5, critical: 4, warning: 3,
 
 export function alarmNotFound(id: string): HttpError {
   return new HttpError(404, CODES.notFound, `No alarm with id ${id}`, { id });
-}
-
-function intParam(q: URLSearchParams, name: string, max: number): number | undefined {
-  const raw = q.get(name);
-  if (raw === null || raw === "") return undefined;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n > max) throw invalid(name, `expected an integer 0–${max}, got "${raw}"`);
-  return n;
 }
 
 function enumParam<T extends string>(q: URLSearchParams, name: string, allowed: readonly T[]): T | undefined {
@@ -148,7 +131,7 @@ export function parseManualAlarm(body: Record<string, unknown>): ManualAlarmInpu
   return input;
 }
 
-export function alarmRoutes(add: AlarmRouteAdder, deps: AlarmRouteDeps): void {
+export function alarmRoutes(add: AddRoute, deps: AlarmRouteDeps): void {
   const { alarms, operator, log } = deps;
   const existing = (id: string) => {
     const a = alarms.get(id);

@@ -17,30 +17,13 @@ import {
   ruleShape,
   withoutAgentFields,
 } from "../../rules/shapes.js";
-import { CODES, HttpError, invalid, missing, notFound } from "../errors.js";
-
-export interface RuleRouteCtx {
-  url: URL;
-  body(): Promise<Record<string, unknown>>;
-}
-
-export type RuleRouteAdder = (
-  path: string,
-  method: "GET" | "POST",
-  handler: (ctx: RuleRouteCtx) => Promise<unknown> | unknown,
-) => void;
+import { type HttpError, invalid, missing, notFound, problemRefusal } from "../errors.js";
+import { intParam, stringField } from "../params.js";
+import type { AddRoute } from "./route.js";
 
 export interface RuleRouteDeps {
   rules: RuleAdmin & { problems(): readonly Problem[] };
   log: Logger;
-}
-
-function intParam(q: URLSearchParams, name: string, max: number): number | undefined {
-  const raw = q.get(name);
-  if (raw === null || raw === "") return undefined;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n > max) throw invalid(name, `expected an integer 0–${max}, got "${raw}"`);
-  return n;
 }
 
 /** `offset` (0), `limit` (100, at most 1000), `order` (asc), `orderBy` (a sortable field), `q`. */
@@ -59,29 +42,10 @@ export function parseRuleList(q: URLSearchParams): RuleListQuery {
   };
 }
 
-function idOf(body: Record<string, unknown>): string {
-  const v = body.id;
-  if (v === undefined || v === null || v === "") throw missing("id");
-  if (typeof v !== "string") throw invalid("id", `expected a string, got ${Array.isArray(v) ? "array" : typeof v}`);
-  return v;
-}
-
-function fieldOf(p: Problem): string {
-  const f = p.path.replace(/^\$\.?/, "");
-  return f === "" ? "body" : f;
-}
-
 /** A refused rule: 404 104004 for an unknown id, else 400 104001 naming the first offending field. */
 export function ruleRefusal(r: { problems: Problem[]; notFound?: boolean }, id: string): HttpError {
   if (r.notFound) return notFound("Rule", id);
-  const first = r.problems.find((p) => p.severity !== "warning") ?? r.problems[0];
-  if (!first)
-    return new HttpError(400, CODES.missingParameter, "Invalid parameter: body (rule is invalid)", { field: "body" });
-  const field = fieldOf(first);
-  const message = /required|missing/i.test(first.message)
-    ? `Miss required parameter: ${field}`
-    : `Invalid parameter: ${field} (${first.message}${first.hint ? ` — ${first.hint}` : ""})`;
-  return new HttpError(400, CODES.missingParameter, message, { field, problems: r.problems });
+  return problemRefusal(r.problems, "rule is invalid");
 }
 
 function answer(r: AdminResult<RuleEntry>, id: string): RuleShape {
@@ -89,7 +53,7 @@ function answer(r: AdminResult<RuleEntry>, id: string): RuleShape {
   return ruleShape(r.value);
 }
 
-export function ruleRoutes(route: RuleRouteAdder, { rules, log }: RuleRouteDeps): void {
+export function ruleRoutes(route: AddRoute, { rules, log }: RuleRouteDeps): void {
   route("/rule/list", "GET", ({ url }) =>
     listRules(rules.entries(), parseRuleList(url.searchParams), rules.problems()),
   );
@@ -107,13 +71,13 @@ export function ruleRoutes(route: RuleRouteAdder, { rules, log }: RuleRouteDeps)
   });
   route("/rule/update", "POST", async (ctx) => {
     const body = await ctx.body();
-    const id = idOf(body);
+    const id = stringField(body, "id");
     const out = answer(await rules.update(withoutAgentFields(body)), id);
     log.info({ ruleId: id, file: out.file }, "rule updated through the local API");
     return out;
   });
   route("/rule/del", "POST", async (ctx) => {
-    const id = idOf(await ctx.body());
+    const id = stringField(await ctx.body(), "id");
     const out = answer(await rules.del(id), id);
     log.info({ ruleId: id, file: out.file }, "rule deleted through the local API");
     return out;

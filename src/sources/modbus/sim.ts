@@ -4,6 +4,7 @@
 
 import { SerialPort } from "serialport";
 import { type Clock, systemClock } from "../../core/clock.js";
+import { AgentError, errorMessage, listenErrorCode } from "../../core/errors.js";
 import { ModbusSlave, ModbusTcpSlave, serveRtu } from "./slave.js";
 
 export const SIM_REGISTER_MAP = `Simulated power meter register map (unit id %UNIT%):
@@ -61,7 +62,17 @@ export class SimulatedMeter {
     this.#lastMono = this.#t0;
     this.#update();
     const tcp = new ModbusTcpSlave(this.slave);
-    await tcp.listen(this.#opts.port, this.#opts.host ?? "127.0.0.1");
+    const host = this.#opts.host ?? "127.0.0.1";
+    try {
+      await tcp.listen(this.#opts.port, host);
+    } catch (err) {
+      const code = listenErrorCode(err);
+      const why =
+        code === "EA_PORT_IN_USE"
+          ? `port ${this.#opts.port} is already in use (another simulator or Modbus server?); choose another port`
+          : errorMessage(err);
+      throw new AgentError(code, `simulated meter cannot listen on ${host}:${this.#opts.port}: ${why}`, { cause: err });
+    }
     this.#tcp = tcp;
   }
 

@@ -11,7 +11,7 @@ import { Aedes, type AuthenticateError, type Client } from "aedes";
 import type { MqttConfig } from "../../config/schema.js";
 import { AuthFailures } from "../../core/auth-failures.js";
 import { type Clock, systemClock } from "../../core/clock.js";
-import { AgentError, errorMessage } from "../../core/errors.js";
+import { AgentError, errorMessage, listenErrorCode } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { isLoopback, isWildcard, remoteAddress } from "../../core/net.js";
 
@@ -114,7 +114,7 @@ export class EmbeddedBroker {
           ? `port ${this.#port} is already in use (another broker such as mosquitto?); set mqtt.port or use its URL`
           : errorMessage(err);
       throw new AgentError(
-        "EA_CONFIG_INVALID",
+        listenErrorCode(err),
         `embedded MQTT broker cannot listen on ${this.#host}:${this.#port}: ${why}`,
         {
           cause: err,

@@ -27,7 +27,7 @@ test("beforeAlarm may change the alarm but not its identity or status", async ()
   const d = r.devices.device("m1");
   r.svc.observe(rule(), d, 2, reading(d, { voltage: 260 }));
   await r.svc.flush();
-  const [a] = r.svc.active();
+  const [a] = r.alarms.active();
   assert.ok(a);
   assert.equal(a.title, "Changed");
   assert.equal(a.level, 5);
@@ -63,12 +63,12 @@ test("a throwing beforeAlarm raises the original alarm; an inactive interceptor 
   const d = r.devices.device("m1");
   r.svc.observe(rule(), d, 2, reading(d, { voltage: 260 }));
   await r.svc.flush();
-  assert.equal(r.svc.active()[0]?.title, "Over-voltage on incomer");
+  assert.equal(r.alarms.active()[0]?.title, "Over-voltage on incomer");
   hook.active = false;
   r.svc.observe(rule({ id: "other" }), d, 2, reading(d, { voltage: 260 }));
   await r.svc.flush();
   assert.equal(hook.calls.length, 1);
-  assert.equal(r.svc.active().length, 2);
+  assert.equal(r.alarms.active().length, 2);
   await r.close();
 });
 

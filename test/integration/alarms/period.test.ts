@@ -35,13 +35,13 @@ test("a signal flapping inside the period: one alarm, one work order, one webhoo
   assert.equal(r.up.paths("/hook/alarm").length, 1, "one webhook (its resolve is within the period)");
   assert.equal(r.created.length, 1, "one onAlarmCreated");
   assert.equal(r.up.paths("/alert/update").length, 1, "only the raised alarm's resolve");
-  const { total, alarms } = r.svc.list({});
+  const { total, alarms } = r.alarms.list({});
   assert.equal(total, 1);
   const a = alarms[0]!;
   assert.equal(a.status, 0);
   assert.equal(a.recurrences, 9);
   assert.equal(a.lastRecurrence, a.created + 9 * 20_000);
-  assert.equal(r.svc.get(a.id)?.recurrences, 9);
+  assert.equal(r.alarms.get(a.id)?.recurrences, 9);
 
   // After the period a new episode is raised normally.
   r.h.clock.advance(3600_000);
@@ -50,7 +50,7 @@ test("a signal flapping inside the period: one alarm, one work order, one webhoo
   assert.equal(r.up.paths("/alert/add").length, 2);
   assert.equal(r.up.paths(CREATE).length, 2);
   assert.equal(r.created.length, 2);
-  assert.equal(r.svc.list({}).alarms[1]?.recurrences, 0);
+  assert.equal(r.alarms.list({}).alarms[1]?.recurrences, 0);
 });
 
 test("a silenced repeat does not raise while it lasts, even past the period; the next episode does", async () => {
@@ -67,7 +67,7 @@ test("a silenced repeat does not raise while it lasts, even past the period; the
   r.svc.observe(rule, d, 2, reading(d, { voltage: 260 }));
   await r.settle();
   assert.equal(r.up.paths("/alert/add").length, 2, "a new episode ≥ period after the raise");
-  assert.equal(r.svc.list({}).alarms[0]?.recurrences, 1);
+  assert.equal(r.alarms.list({}).alarms[0]?.recurrences, 1);
 });
 
 test("a restart keeps the period (last raise from the alarms table) and an ongoing silenced repeat", async () => {
@@ -81,14 +81,14 @@ test("a restart keeps the period (last raise from the alarms table) and an ongoi
   r.svc.observe(rule, d, 2, reading(d, { voltage: 260 }));
   await r.settle();
   assert.equal(r.up.paths("/alert/add").length, 1, "no raise within the period after the restart");
-  assert.equal(r.svc.list({}).alarms[0]?.recurrences, 2);
+  assert.equal(r.alarms.list({}).alarms[0]?.recurrences, 2);
   // Restart while the second repeat goes on: it is the same episode, neither counted again nor raised.
   await r.restart();
   r.h.clock.advance(3600_000);
   r.svc.observe(rule, d, 2, reading(d, { voltage: 262 }));
   await r.settle();
   assert.equal(r.up.paths("/alert/add").length, 1);
-  assert.equal(r.svc.list({}).alarms[0]?.recurrences, 2);
+  assert.equal(r.alarms.list({}).alarms[0]?.recurrences, 2);
   r.svc.observe(rule, d, 0, reading(d, { voltage: 230 }));
   r.svc.observe(rule, d, 2, reading(d, { voltage: 260 }));
   await r.settle();
@@ -101,7 +101,7 @@ test("period OFF: the alarm is recorded and sent (add, update), no webhook, no w
   episode(r, rule);
   episode(r, rule);
   await r.settle();
-  assert.equal(r.svc.list({}).total, 2);
+  assert.equal(r.alarms.list({}).total, 2);
   assert.equal(r.up.paths("/alert/add").length, 2);
   assert.equal(r.up.paths("/alert/update").length, 2);
   assert.equal(r.up.paths("/hook/alarm").length, 0);
@@ -122,17 +122,17 @@ test("actions.alarm false: webhook and work order run, no alarm recorded or sent
   assert.equal(r.up.paths(COMPLETE).length, 1, "completed when the firing ended");
   assert.equal(r.up.paths("/alert/add").length, 0);
   assert.equal(r.up.paths("/alert/update").length, 0);
-  assert.equal(r.svc.list({}).total, 0);
+  assert.equal(r.alarms.list({}).total, 0);
   assert.equal((r.h.db.prepare("SELECT count(*) AS n FROM alarms").get() as { n: number }).n, 0, "no alarm row");
   assert.equal(r.created.length, 0, "no alarm hooks");
   assert.equal(r.h.repo.summary(r.h.clock.now()).deadLetters, 0);
   const order = JSON.parse(r.up.paths(CREATE)[0]!.body) as { alarmId: string };
-  assert.equal(r.svc.firing(order.alarmId)?.ruleId, "overvoltage", "the work order names the firing");
+  assert.equal(r.firings.get(order.alarmId)?.ruleId, "overvoltage", "the work order names the firing");
   // The period applies to firings too.
   episode(r, rule);
   episode(r, rule);
   await r.settle();
   assert.equal(r.up.paths("/hook/alarm").length, 1);
   assert.equal(r.up.paths(CREATE).length, 1);
-  assert.equal(r.svc.firing(order.alarmId)?.recurrences, 2);
+  assert.equal(r.firings.get(order.alarmId)?.recurrences, 2);
 });

@@ -4,6 +4,7 @@ import { AlarmService } from "../../../src/alarms/service.js";
 import { silentLogger } from "../../../src/core/log.js";
 import { MetricsRegistry } from "../../../src/core/metrics.js";
 import type { Alarm, RuleDefinition } from "../../../src/core/types.js";
+import { AlarmsRepo } from "../../../src/store/alarms-repo.js";
 import { createHarness, type FakeUpstream, type Harness, startUpstream } from "../../helpers/upstream.js";
 import { waitFor } from "../../helpers/wait.js";
 import { Devices } from "./setup.js";
@@ -17,6 +18,9 @@ export interface PlatformRig {
   h: Harness;
   devices: Devices;
   svc: AlarmService;
+  /** Committed alarms and firings, read the way the API and hooks read them. */
+  alarms: AlarmsRepo;
+  firings: AlarmsRepo;
   created: Alarm[];
   resolved: Alarm[];
   /** A new service on the same database: what a restart of the agent sees. */
@@ -54,6 +58,8 @@ export async function platformRig(): Promise<PlatformRig> {
     h,
     devices,
     svc: make(),
+    alarms: new AlarmsRepo(h.db),
+    firings: new AlarmsRepo(h.db, "firings"),
     created,
     resolved,
     async restart() {

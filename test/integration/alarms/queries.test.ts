@@ -32,7 +32,7 @@ before(async () => {
     reading(m3, { voltage: 1 }),
   );
   await r.svc.flush();
-  ids.push(...r.svc.list({ order: "asc", limit: 100 }).alarms.map((a) => a.id));
+  ids.push(...r.alarms.list({ order: "asc", limit: 100 }).alarms.map((a) => a.id));
 });
 after(async () => {
   await r.close();
@@ -40,82 +40,82 @@ after(async () => {
 });
 
 test("defaults as on the platform: oldest first (asc by created), everything", () => {
-  const res = r.svc.list({});
+  const res = r.alarms.list({});
   assert.equal(res.total, 4);
   assert.deepEqual(
     res.alarms.map((a) => a.id),
     ids,
   );
   assert.deepEqual(
-    r.svc.list({ order: "desc" }).alarms.map((a) => a.id),
+    r.alarms.list({ order: "desc" }).alarms.map((a) => a.id),
     [...ids].reverse(),
   );
 });
 
 test("status filters: active, resolved, pre-warning", () => {
-  assert.equal(r.svc.list({ status: "active" }).total, 3);
+  assert.equal(r.alarms.list({ status: "active" }).total, 3);
   assert.deepEqual(
-    r.svc.list({ status: 0 }).alarms.map((a) => a.resource.id),
+    r.alarms.list({ status: 0 }).alarms.map((a) => a.resource.id),
     ["m2"],
   );
   assert.deepEqual(
-    r.svc.list({ status: 1 }).alarms.map((a) => a.ruleId),
+    r.alarms.list({ status: 1 }).alarms.map((a) => a.ruleId),
     ["undervoltage"],
   );
-  assert.equal(r.svc.list({ status: "all" }).total, 4);
-  assert.equal(r.svc.active().length, 3);
+  assert.equal(r.alarms.list({ status: "all" }).total, 4);
+  assert.equal(r.alarms.active().length, 3);
 });
 
 test("did, free text (LIKE wildcards are literal) and paging", () => {
-  assert.equal(r.svc.list({ did: "m2" }).total, 2);
-  assert.equal(r.svc.list({ q: "Under" }).total, 1);
-  assert.equal(r.svc.list({ q: "m1" }).total, 0, "q searches name, title and message; did is the device filter");
-  assert.equal(r.svc.list({ q: "253" }).total, 0);
-  assert.equal(r.svc.list({ q: "voltage 255" }).total, 1, "message");
-  assert.equal(r.svc.list({ q: "100%" }).total, 1);
-  assert.equal(r.svc.list({ q: "%" }).total, 1, "a % matches only a literal %");
-  assert.equal(r.svc.list({ q: "_" }).total, 1);
-  const page = r.svc.list({ order: "asc", offset: 1, limit: 2 });
+  assert.equal(r.alarms.list({ did: "m2" }).total, 2);
+  assert.equal(r.alarms.list({ q: "Under" }).total, 1);
+  assert.equal(r.alarms.list({ q: "m1" }).total, 0, "q searches name, title and message; did is the device filter");
+  assert.equal(r.alarms.list({ q: "253" }).total, 0);
+  assert.equal(r.alarms.list({ q: "voltage 255" }).total, 1, "message");
+  assert.equal(r.alarms.list({ q: "100%" }).total, 1);
+  assert.equal(r.alarms.list({ q: "%" }).total, 1, "a % matches only a literal %");
+  assert.equal(r.alarms.list({ q: "_" }).total, 1);
+  const page = r.alarms.list({ order: "asc", offset: 1, limit: 2 });
   assert.equal(page.total, 4);
   assert.deepEqual(
     page.alarms.map((a) => a.id),
     ids.slice(1, 3),
   );
-  assert.equal(r.svc.list({ limit: 0 }).alarms.length, 0);
+  assert.equal(r.alarms.list({ limit: 0 }).alarms.length, 0);
 });
 
 test("key filters by product; every sortable field of the platform sorts", () => {
   const pump = rule({ id: "dry", name: "dryrun", key: "pump", title: "Pump dry" });
   const p1 = r.devices.device("p1");
   p1.product = "pump";
-  assert.equal(r.svc.list({ key: "pump" }).total, 0);
+  assert.equal(r.alarms.list({ key: "pump" }).total, 0);
   r.svc.observe(pump, p1, 2, reading(p1, { voltage: 1 }));
   return r.svc.flush().then(() => {
     assert.deepEqual(
-      r.svc.list({ key: "pump" }).alarms.map((a) => a.resource.id),
+      r.alarms.list({ key: "pump" }).alarms.map((a) => a.resource.id),
       ["p1"],
     );
-    assert.equal(r.svc.list({ key: "meter" }).total, 4);
+    assert.equal(r.alarms.list({ key: "meter" }).total, 4);
     assert.deepEqual(
-      r.svc.list({ key: "meter", orderBy: "name" }).alarms.map((a) => a.name),
+      r.alarms.list({ key: "meter", orderBy: "name" }).alarms.map((a) => a.name),
       ["load_100%_", "overvoltage", "overvoltage", "undervoltage"],
     );
     assert.deepEqual(
-      r.svc.list({ key: "meter", orderBy: "title", order: "desc" }).alarms.map((a) => a.title),
+      r.alarms.list({ key: "meter", orderBy: "title", order: "desc" }).alarms.map((a) => a.title),
       ["Under-voltage", "Over-voltage on incomer", "Over-voltage on incomer", "Load 100%_"],
     );
-    assert.equal(r.svc.list({ key: "meter", orderBy: "message" }).alarms[0]?.message, "Load at 100%");
-    for (const f of ["period", "type", "updated"] as const) assert.equal(r.svc.list({ orderBy: f }).total, 5);
+    assert.equal(r.alarms.list({ key: "meter", orderBy: "message" }).alarms[0]?.message, "Load at 100%");
+    for (const f of ["period", "type", "updated"] as const) assert.equal(r.alarms.list({ orderBy: f }).total, 5);
   });
 });
 
 test("orderBy level and status", () => {
   assert.deepEqual(
-    r.svc.list({ key: "meter", orderBy: "level", order: "asc" }).alarms.map((a) => a.level),
+    r.alarms.list({ key: "meter", orderBy: "level", order: "asc" }).alarms.map((a) => a.level),
     [2, 4, 4, 4],
   );
   assert.deepEqual(
-    r.svc.list({ key: "meter", orderBy: "status", order: "desc" }).alarms.map((a) => a.status),
+    r.alarms.list({ key: "meter", orderBy: "status", order: "desc" }).alarms.map((a) => a.status),
     [2, 2, 1, 0],
   );
 });

@@ -26,7 +26,7 @@ test("a raised alarm is committed with its outbox row, and alarmCreated fires on
   assert.equal(seen.length, 0, "nothing is emitted synchronously, before the commit");
   await waitFor(() => seen.length === 1, { what: "alarmCreated" });
   assert.deepEqual(seen[0], { id: seen[0]?.id, committed: true, outbox: 1 });
-  const a = r.svc.get(seen[0]?.id ?? "") as Alarm;
+  const a = r.alarms.get(seen[0]?.id ?? "") as Alarm;
   assert.equal(a.status, 2);
   assert.equal(a.level, 4);
   assert.equal(a.ruleId, "overvoltage");
@@ -66,7 +66,7 @@ test("escalation and de-escalation keep the id; resolve sets resolvedAt; one out
     ["alarm.created", "alarm.updated", "alarm.updated", "alarm.resolved"],
   );
   assert.equal(new Set(rows.map((x) => x.alarm_id)).size, 1, "one alarm per episode");
-  const a = r.svc.get(rows[0]?.alarm_id ?? "") as Alarm;
+  const a = r.alarms.get(rows[0]?.alarm_id ?? "") as Alarm;
   assert.equal(a.status, 0);
   assert.equal(a.resolvedAt, r.clock.now());
   assert.equal(a.created, r.clock.now() - 1000);
@@ -74,7 +74,7 @@ test("escalation and de-escalation keep the id; resolve sets resolvedAt; one out
     ["m1", true],
     ["m1", false],
   ]);
-  assert.equal(r.svc.active().length, 0);
+  assert.equal(r.alarms.active().length, 0);
   await r.close();
 });
 
@@ -119,14 +119,14 @@ test("restart: the open alarm is the same active alarm and a persisting conditio
   r1.clock.advance(5000);
   r1.svc.observe(ru, d1, 2, reading(d1, { voltage: 260 }));
   await r1.svc.flush();
-  const [open] = r1.svc.active();
+  const [open] = r1.alarms.active();
   assert.ok(open);
   await r1.close();
 
   const r2 = await rig(file);
   assert.deepEqual(r2.active, [["m1", true]], "the device is in alarm from the start");
   assert.deepEqual(
-    r2.svc.active().map((a) => a.id),
+    r2.alarms.active().map((a) => a.id),
     [open.id],
   );
   const created: string[] = [];
@@ -153,7 +153,7 @@ test("operator resolve commits, flows through the sink, and the condition must c
   const ru = rule();
   r.svc.observe(ru, d, 2, reading(d, { voltage: 260 }));
   await r.svc.flush();
-  const [a] = r.svc.active();
+  const [a] = r.alarms.active();
   assert.ok(a);
   assert.equal(await r.svc.resolve("nope", "alice", "x"), null);
   const res = await r.svc.resolve(a.id, "alice", "breaker reset by hand");
@@ -161,15 +161,15 @@ test("operator resolve commits, flows through the sink, and the condition must c
   assert.equal(committedAlarm(r.reader, a.id)?.status, 0, "committed when the promise resolves");
   const last = outboxRows(r.reader).at(-1);
   assert.deepEqual(JSON.parse(last?.payload ?? "{}").cause, { by: "operator", remark: "breaker reset by hand" });
-  assert.deepEqual(((r.svc.get(a.id) as Alarm).details.resolution as Record<string, unknown>).operator, "alice");
+  assert.deepEqual(((r.alarms.get(a.id) as Alarm).details.resolution as Record<string, unknown>).operator, "alice");
   assert.equal(await r.svc.resolve(a.id, "alice", "again"), null, "already resolved");
   r.svc.observe(ru, d, 2, reading(d, { voltage: 260 }));
   await r.svc.flush();
-  assert.equal(r.svc.active().length, 0, "still true: no new alarm until it clears");
+  assert.equal(r.alarms.active().length, 0, "still true: no new alarm until it clears");
   r.svc.observe(ru, d, 0, reading(d, { voltage: 230 }));
   r.svc.observe(ru, d, 2, reading(d, { voltage: 260 }));
   await r.svc.flush();
-  const [b] = r.svc.active();
+  const [b] = r.alarms.active();
   assert.ok(b && b.id !== a.id && b.id > a.id);
   await r.close();
 });
@@ -182,17 +182,17 @@ test("rulesChanged resolves the open alarms of removed rules, not quota alarms",
   const quota = { ...rule({ id: "quota:q1" }), file: "quota:q1" };
   for (const ru of [kept, gone, quota]) r.svc.observe(ru, d, 2, reading(d, { voltage: 260 }));
   await r.svc.flush();
-  assert.equal(r.svc.active().length, 3);
+  assert.equal(r.alarms.active().length, 3);
   r.svc.rulesChanged([kept]);
   await r.svc.flush();
   assert.deepEqual(
-    r.svc
+    r.alarms
       .active()
       .map((a) => a.ruleId)
       .sort(),
     ["kept", "quota:q1"],
   );
-  const removed = r.svc.list({ status: 0 }).alarms[0];
+  const removed = r.alarms.list({ status: 0 }).alarms[0];
   assert.equal(removed?.ruleId, "gone");
   assert.deepEqual(((removed as Alarm).details.resolution as { remark: string }).remark, "rule removed");
   // Edited to another device: the open alarm of the device it no longer watches is closed.
@@ -202,7 +202,7 @@ test("rulesChanged resolves the open alarms of removed rules, not quota alarms",
   r.svc.rulesChanged([rule({ id: "kept", did: "m2" })]);
   await r.svc.flush();
   assert.deepEqual(
-    r.svc
+    r.alarms
       .active()
       .map((a) => `${a.ruleId}/${a.resource.id}`)
       .sort(),
@@ -217,7 +217,7 @@ test("an operator resolve racing an automatic one answers with the committed res
   const ru = rule();
   r.svc.observe(ru, d, 2, reading(d, { voltage: 260 }));
   await r.svc.flush();
-  const [a] = r.svc.active();
+  const [a] = r.alarms.active();
   assert.ok(a);
   r.svc.observe(ru, d, 0, reading(d, { voltage: 230 }));
   const res = await r.svc.resolve(a.id, "alice", "late");
@@ -244,7 +244,7 @@ test("a change the outbox writer rejects is kept and retried without holding bac
   assert.deepEqual(events, ["created:good"]);
   assert.equal(r.svc.pendingChanges, 2, "the bad create and its resolve, in order");
   assert.deepEqual(
-    r.svc.active().map((a) => a.resource.id),
+    r.alarms.active().map((a) => a.resource.id),
     ["good"],
   );
   r.sink.rejects = null;

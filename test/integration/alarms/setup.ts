@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { OpenAlarms } from "../../../src/alarms/open-alarms.js";
 import { AlarmService, type AlarmServiceOptions } from "../../../src/alarms/service.js";
 import { type Clock, ManualClock } from "../../../src/core/clock.js";
 import { EventBus } from "../../../src/core/events.js";
@@ -10,6 +11,7 @@ import { silentLogger } from "../../../src/core/log.js";
 import { MetricsRegistry } from "../../../src/core/metrics.js";
 import type { AlarmChange, AlarmChangeSink, CompiledRule, DeviceView } from "../../../src/core/ports.js";
 import type { DeviceState, Reading, RuleDefinition } from "../../../src/core/types.js";
+import { AlarmsRepo } from "../../../src/store/alarms-repo.js";
 import { type Db, openDatabase } from "../../../src/store/db.js";
 
 export function tempDir(): { dir: string; cleanup: () => void } {
@@ -99,8 +101,13 @@ export interface Rig {
   events: EventBus;
   devices: Devices;
   sink: RecordingSink;
+  /** Every open-alarm change of a device, in order (what the device registry is told). */
   active: [string, boolean][];
+  openAlarms: OpenAlarms;
   svc: AlarmService;
+  /** Committed alarms and firings, read the way the API and hooks read them. */
+  alarms: AlarmsRepo;
+  firings: AlarmsRepo;
   close(): Promise<void>;
 }
 
@@ -114,6 +121,8 @@ export async function rig(file: string, opts: Partial<AlarmServiceOptions> & { c
   const devices = new Devices();
   const sink = new RecordingSink(db);
   const active: [string, boolean][] = [];
+  const openAlarms = new OpenAlarms(log);
+  openAlarms.onChange((id, has) => active.push([id, has]));
   const svc = new AlarmService({
     db,
     clock,
@@ -122,7 +131,7 @@ export async function rig(file: string, opts: Partial<AlarmServiceOptions> & { c
     metrics: new MetricsRegistry(),
     changeSink: sink,
     devices,
-    onActiveChanged: (id, has) => active.push([id, has]),
+    openAlarms,
     batchMaxDelayMs: 0,
     ...opts,
   });
@@ -135,7 +144,10 @@ export async function rig(file: string, opts: Partial<AlarmServiceOptions> & { c
     devices,
     sink,
     active,
+    openAlarms,
     svc,
+    alarms: new AlarmsRepo(db),
+    firings: new AlarmsRepo(db, "firings"),
     async close() {
       await svc.stop();
       reader.close();

@@ -11,6 +11,7 @@ import { createAgent } from "../../../src/app.js";
 import type { Config } from "../../../src/config/schema.js";
 import { systemClock } from "../../../src/core/clock.js";
 import { silentLogger } from "../../../src/core/log.js";
+import { resolvedConfig } from "../../helpers/config.js";
 import { waitFor } from "../../helpers/wait.js";
 
 type Got = { path: string; body: Record<string, unknown> };
@@ -72,7 +73,7 @@ test("agent run: rule alarm through beforeAlarm/beforeUpload to upstream, hook k
     quotas: [{ id: "m1-daily", device: "meter-01", metric: "energy_kwh", period: "day", limit: 10, warnAt: 0.5 }],
     http: { enabled: false },
   }) as Config;
-  const agent = createAgent(config, { clock: systemClock, log: silentLogger(), version: "test" });
+  const agent = createAgent(resolvedConfig(config), { clock: systemClock, log: silentLogger(), version: "test" });
   try {
     await agent.start();
     const now = Date.now();

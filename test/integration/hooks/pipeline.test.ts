@@ -11,7 +11,7 @@ import type { CompiledRule, RuleEngine } from "../../../src/core/ports.js";
 import type { Reading } from "../../../src/core/types.js";
 import { Pipeline } from "../../../src/pipeline/ingest.js";
 import { QuotaTracker } from "../../../src/quotas/tracker.js";
-import { OutboxWriter } from "../../../src/upstream/outbox-writer.js";
+import { OutboxWriter } from "../../../src/store/outbox-writer.js";
 import { harness } from "../../fixtures/hooks/harness.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -77,7 +77,6 @@ test("every hook point fires from the pipeline with the right arguments; bad hoo
     changeSink: writer,
     interceptor: h.manager,
     devices: h.devices,
-    onActiveChanged: (id, has) => h.devices.setHasAlarm(id, has),
   });
   const quotas = new QuotaTracker({
     quotas: [{ id: "m1-daily", device: "meter-01", metric: "energy_kwh", period: "day", limit: 10, warnAt: 0.5 }],

@@ -10,9 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
 import { systemClock } from "../../../src/core/clock.js";
-import { createLogger } from "../../../src/core/log.js";
+import { captureLog, type LogCapture } from "../../helpers/harness.js";
 import { freePort, waitFor } from "../../helpers/wait.js";
-import { LogSink } from "./fixtures.js";
 
 type AppModule = typeof import("../../../src/app.js");
 let app: AppModule | null = null;
@@ -25,7 +24,7 @@ try {
 
 const TOKEN = "agent-e2e-token-31337";
 const ENV = { API_TOKEN: TOKEN, UP_TOKEN: "upstream-bearer-8642", WO_SECRET: "wo-app-secret-97531" };
-const logs = new LogSink();
+let logs: LogCapture;
 const ORDER_ID = "1234567890123456789"; // > 2^53: must stay exact
 let dir: string;
 let upstream: Server;
@@ -95,7 +94,8 @@ before(async () => {
     loaded.problems.filter((p) => p.severity !== "warning"),
     [],
   );
-  const log = createLogger({ level: "debug", destination: logs, secrets: loaded.secrets });
+  logs = captureLog({ level: "debug", secrets: loaded.secrets });
+  const log = logs.log;
   agent = app!.createAgent(loaded.config!, { clock: systemClock, log, version: "0.0.0-test" });
   await agent.start();
   base = `http://127.0.0.1:${agent.http!.port}`;

@@ -13,7 +13,7 @@ let api: Harness;
 
 before(async () => {
   r = await platformRig();
-  api = await startHarness({ alarms: r.svc, tracker: r.svc, clock: r.h.clock });
+  api = await startHarness({ alarms: r.alarms, tracker: r.svc, clock: r.h.clock });
   const over = { def: platformRule(r.up, { actions: {} }), file: "rules/a.json", level: () => 0 } as CompiledRule;
   const dry = {
     def: platformRule(r.up, { id: "dry", name: "dryrun", title: "Pump running dry", key: "pump", actions: {} }),

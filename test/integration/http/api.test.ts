@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { AgentError } from "../../../src/core/errors.js";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
+import { testBus } from "../../helpers/harness.js";
 import { waitFor } from "../../helpers/wait.js";
 import { APP_SECRET, type Harness, MQTT_PASSWORD, makeAlarm, startHarness, TOKEN } from "./fixtures.js";
 
@@ -88,6 +88,17 @@ describe("authentication", () => {
       });
     }
   });
+  it("a port another program holds is EA_PORT_IN_USE, naming the address and the setting", async () => {
+    const { HttpApi } = await import("../../../src/http/server.js");
+    const api = new HttpApi({ ...minimalOptions(silentLogger()), config: { port: h.api.port } });
+    await assert.rejects(api.start(), (err: unknown) => {
+      assert.ok(err instanceof AgentError);
+      assert.equal(err.code, "EA_PORT_IN_USE");
+      assert.match(err.message, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${h.api.port}: .*change http\\.port`));
+      return true;
+    });
+    await api.stop();
+  });
 });
 
 function minimalOptions(log: ReturnType<typeof silentLogger>) {
@@ -98,7 +109,7 @@ function minimalOptions(log: ReturnType<typeof silentLogger>) {
     clock: h.clock,
     log,
     metrics: h.metrics,
-    events: new EventBus(log),
+    events: testBus(log),
     devices: h.devices,
     alarms: h.alarms,
     tracker: h.alarms,

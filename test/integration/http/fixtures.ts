@@ -2,12 +2,10 @@
 // admin, outbox stats), backed by plain maps, plus a helper that starts a real HttpApi on a free
 // loopback port. They stand in for the SQLite-backed classes so the API can be tested on its own.
 
-import { Writable } from "node:stream";
 import { ManualClock } from "../../../src/core/clock.js";
 import type { Problem } from "../../../src/core/errors.js";
-import { EventBus } from "../../../src/core/events.js";
-import { createLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
+import type { EventBus } from "../../../src/core/events.js";
+import type { MetricsRegistry } from "../../../src/core/metrics.js";
 import type {
   AdminResult,
   AlarmListQuery,
@@ -25,6 +23,7 @@ import type {
 import type { Alarm, DeviceState, RuleDefinition } from "../../../src/core/types.js";
 import { type HealthReport, HttpApi, type HttpApiOptions } from "../../../src/http/server.js";
 import { DeviceRegistry } from "../../../src/pipeline/device-registry.js";
+import { captureLog, type LogCapture, testBus, testMetrics } from "../../helpers/harness.js";
 
 export const TOKEN = "s3cret-api-token-0123456789";
 export const APP_SECRET = "wo-app-secret-ABCDEF987654";
@@ -235,18 +234,6 @@ export class FixedOutbox implements OutboxStats {
   }
 }
 
-/** Collects every log line the API writes. */
-export class LogSink extends Writable {
-  readonly lines: string[] = [];
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.lines.push(chunk.toString("utf8"));
-    cb();
-  }
-  get text(): string {
-    return this.lines.join("");
-  }
-}
-
 export interface Harness {
   api: HttpApi;
   base: string;
@@ -258,7 +245,7 @@ export interface Harness {
   hooks: MemoryHooks;
   outbox: FixedOutbox;
   metrics: MetricsRegistry;
-  logs: LogSink;
+  logs: LogCapture;
   healthy: { ok: boolean };
   /** fetch with the bearer token. */
   get(path: string, init?: RequestInit): Promise<Response>;
@@ -267,9 +254,9 @@ export interface Harness {
 
 export async function startHarness(over: Partial<HttpApiOptions> = {}): Promise<Harness> {
   const clock = new ManualClock(Date.UTC(2026, 10, 24, 12));
-  const logs = new LogSink();
-  const log = createLogger({ level: "debug", destination: logs });
-  const events = new EventBus(log);
+  const logs = captureLog({ level: "debug" });
+  const log = logs.log;
+  const events = testBus(log);
   const devices = new DeviceRegistry({ events });
   const dev: DeviceState = devices.declare({ id: "meter-01", product: "meter", name: "Main incomer" }, "modbus");
   devices.markSeen(dev, clock.now());
@@ -278,7 +265,7 @@ export async function startHarness(over: Partial<HttpApiOptions> = {}): Promise<
   const rules = new MemoryRules();
   const hooks = new MemoryHooks();
   const outbox = new FixedOutbox();
-  const metrics = new MetricsRegistry();
+  const metrics = testMetrics();
   const healthy = { ok: true };
   const api = new HttpApi({
     config: { host: "127.0.0.1", port: 0, token: TOKEN },

@@ -11,11 +11,11 @@ import { test } from "node:test";
 import { createAgent } from "../../../src/app.js";
 import type { Config } from "../../../src/config/schema.js";
 import { systemClock } from "../../../src/core/clock.js";
-import { createLogger } from "../../../src/core/log.js";
+import { resolvedConfig } from "../../helpers/config.js";
+import { captureLog } from "../../helpers/harness.js";
 import { startModbusServer } from "../../helpers/modbus.js";
 import { startUpstream } from "../../helpers/upstream.js";
 import { freePort, waitFor } from "../../helpers/wait.js";
-import { LogSink } from "../http/fixtures.js";
 
 const g = globalThis as unknown as { __status: [string, string, string, string][] };
 
@@ -34,8 +34,8 @@ test("unknown until the first poll outcome; unknown → offline and unknown → 
   live.slave.memory.holding[0] = 2301;
   const dead = await startModbusServer({ onRequest: () => "silence" });
   const upstream = await startUpstream({ strict: true });
-  const logs = new LogSink();
-  const log = createLogger({ level: "info", destination: logs });
+  const logs = captureLog();
+  const log = logs.log;
   const point = { name: "voltage", table: "holding" as const, address: 0, type: "uint16" as const, scale: 0.1 };
   const config = {
     gatewayId: "gw-first-status",
@@ -57,7 +57,7 @@ test("unknown until the first poll outcome; unknown → offline and unknown → 
     http: { enabled: true, host: "127.0.0.1", port: await freePort() },
   } as Config;
   mkdirSync(join(root, "rules"));
-  const agent = createAgent(config, { clock: systemClock, log, version: "test" });
+  const agent = createAgent(resolvedConfig(config), { clock: systemClock, log, version: "test" });
   try {
     await agent.start();
     const base = `http://127.0.0.1:${agent.http?.port}`;
@@ -86,8 +86,9 @@ test("unknown until the first poll outcome; unknown → offline and unknown → 
     assert.equal(await statusOf("live"), "online");
 
     // The log says it, with the cause.
-    await waitFor(() => logs.text.includes("device dead is offline (was unknown)"), { what: "the offline log line" });
-    const line = logs.lines.map((l) => JSON.parse(l)).find((l) => l.msg === "device dead is offline (was unknown)");
+    const line = await waitFor(() => logs.lines.find((l) => l.msg === "device dead is offline (was unknown)"), {
+      what: "the offline log line",
+    });
     assert.equal(line.level, 40);
     assert.match(String(line.reason), /3 consecutive failed polls/);
     assert.ok(logs.text.includes("device live is online (was unknown)"));

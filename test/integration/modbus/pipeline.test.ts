@@ -4,13 +4,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import { DeviceRegistry } from "../../../src/pipeline/device-registry.js";
 import { Pipeline } from "../../../src/pipeline/ingest.js";
 import { RuleSet } from "../../../src/rules/rule-set.js";
 import { ModbusSource } from "../../../src/sources/modbus/source.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 import { startModbusServer } from "../../helpers/modbus.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -19,8 +18,8 @@ test("status events: online, offline after 3 failed polls, online again; reading
   const srv = await startModbusServer({ onRequest: () => (answering ? undefined : "silence") });
   srv.slave.memory.holding[0] = 1234;
   const log = silentLogger();
-  const events = new EventBus(log);
-  const metrics = new MetricsRegistry();
+  const events = testBus(log);
+  const metrics = testMetrics();
   const devices = new DeviceRegistry({ meta: { "m-1": { name: "Incomer" } }, events });
   devices.declare({ id: "m-1", product: "meter" }, "modbus");
   const pipeline = new Pipeline({ devices, rules: new RuleSet(), events, log, metrics });

@@ -10,12 +10,11 @@ import { after, describe, test } from "node:test";
 import { SerialPort } from "serialport";
 import type { ModbusBusConfig } from "../../../src/config/schema.js";
 import { systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import { ModbusBus } from "../../../src/sources/modbus/bus.js";
 import { ModbusSlave, type SlaveFault, serveRtu } from "../../../src/sources/modbus/slave.js";
 import { ModbusSource } from "../../../src/sources/modbus/source.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 import { hasSocat, RecordingSink, SOCAT_MISSING, startPtyPair } from "../../helpers/modbus.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -90,7 +89,7 @@ async function rtuOverTcpLine(slave: ModbusSlave): Promise<Line> {
   };
 }
 
-async function openBus(config: ModbusBusConfig, metrics = new MetricsRegistry()): Promise<ModbusBus> {
+async function openBus(config: ModbusBusConfig, metrics = testMetrics()): Promise<ModbusBus> {
   const bus = new ModbusBus({ config, clock: systemClock, log: silentLogger(), metrics });
   bus.start();
   await waitFor(() => bus.connected, { what: `bus ${config.id} open` });
@@ -185,7 +184,7 @@ for (const [name, makeLine, skip] of lines) {
     test("N failed requests in a row close and reopen the port, then reads work", async () => {
       const { slave, inject } = faultySlave();
       const line = await makeLine(slave);
-      const metrics = new MetricsRegistry();
+      const metrics = testMetrics();
       const config = line.bus({ reopenAfterFailures: 3, reconnectMinMs: 50 });
       const bus = await openBus(config, metrics);
       const reconnects = () => metrics.counter("edge_modbus_reconnects_total", "").get({ bus: config.id });
@@ -217,7 +216,7 @@ for (const [name, makeLine, skip] of lines) {
       const { slave, inject } = faultySlave();
       const line = await makeLine(slave);
       const sink = new RecordingSink();
-      const metrics = new MetricsRegistry();
+      const metrics = testMetrics();
       const log = silentLogger();
       const config = line.bus({ reopenAfterFailures: 100 });
       const source = new ModbusSource({
@@ -240,7 +239,7 @@ for (const [name, makeLine, skip] of lines) {
           ],
         },
         sink,
-        events: new EventBus(log),
+        events: testBus(log),
         clock: systemClock,
         log,
         metrics,

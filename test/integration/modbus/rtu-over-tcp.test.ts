@@ -5,11 +5,10 @@ import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { test } from "node:test";
 import { systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import { ModbusSlave, serveRtu } from "../../../src/sources/modbus/slave.js";
 import { ModbusSource } from "../../../src/sources/modbus/source.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 import { RecordingSink } from "../../helpers/modbus.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -43,10 +42,10 @@ test("rtu-over-tcp reads two units through one gateway connection", async () => 
       })),
     },
     sink,
-    events: new EventBus(log),
+    events: testBus(log),
     clock: systemClock,
     log,
-    metrics: new MetricsRegistry(),
+    metrics: testMetrics(),
   });
   await source.start();
   try {

@@ -7,11 +7,10 @@ import { after, before, test } from "node:test";
 import { SerialPort } from "serialport";
 import type { ModbusConfig } from "../../../src/config/schema.js";
 import { systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import { ModbusSlave, serveRtu } from "../../../src/sources/modbus/slave.js";
 import { ModbusSource } from "../../../src/sources/modbus/source.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 import {
   hasSocat,
   type PtyPair,
@@ -30,7 +29,7 @@ let detach: (() => void) | null = null;
 let tcp: TestModbusServer;
 let source: ModbusSource;
 const sink = new RecordingSink();
-const metrics = new MetricsRegistry();
+const metrics = testMetrics();
 const slave = new ModbusSlave({ units: [1, 2, 5], onRequest: (r) => (r.unit === 5 ? "bad-crc" : undefined) });
 
 async function attachServer(): Promise<void> {
@@ -109,7 +108,7 @@ before(async () => {
     ],
   };
   const log = silentLogger();
-  source = new ModbusSource({ config, sink, events: new EventBus(log), clock: systemClock, log, metrics });
+  source = new ModbusSource({ config, sink, events: testBus(log), clock: systemClock, log, metrics });
   await source.start();
 });
 

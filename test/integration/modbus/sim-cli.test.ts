@@ -4,10 +4,9 @@ import { Socket } from "node:net";
 import { test } from "node:test";
 import { main } from "../../../src/cli/sim.js";
 import { systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import { ModbusSource } from "../../../src/sources/modbus/source.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 import { hasSocat, RecordingSink, SOCAT_MISSING, startPtyPair } from "../../helpers/modbus.js";
 import { freePort, waitFor } from "../../helpers/wait.js";
 
@@ -86,10 +85,10 @@ test("sim --rtu serves the meter over a serial line (socat pty pair)", {
       ],
     },
     sink,
-    events: new EventBus(log),
+    events: testBus(log),
     clock: systemClock,
     log,
-    metrics: new MetricsRegistry(),
+    metrics: testMetrics(),
   });
   try {
     await waitFor(() => out.includes("Press Ctrl+C"), { what: "sim banner" });

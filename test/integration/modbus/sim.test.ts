@@ -5,11 +5,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ModbusConfig } from "../../../src/config/schema.js";
 import { ManualClock, systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
+import { AgentError } from "../../../src/core/errors.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import { SimulatedMeter } from "../../../src/sources/modbus/sim.js";
 import { ModbusSource } from "../../../src/sources/modbus/source.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 import { RecordingSink } from "../../helpers/modbus.js";
 import { freePort, waitFor } from "../../helpers/wait.js";
 
@@ -38,10 +38,10 @@ test("the demo meter config reads live values from the simulator", async () => {
   };
   const sink = new RecordingSink();
   const log = silentLogger();
-  const events = new EventBus(log);
+  const events = testBus(log);
   const raw: string[] = [];
   events.on("rawMessage", (src, topic, payload) => raw.push(`${src} ${topic} ${Object.keys(payload).join(",")}`));
-  const source = new ModbusSource({ config, sink, events, clock: systemClock, log, metrics: new MetricsRegistry() });
+  const source = new ModbusSource({ config, sink, events, clock: systemClock, log, metrics: testMetrics() });
   await source.start();
   try {
     await waitFor(() => sink.of("meter-01").length >= 3, { what: "three meter readings" });
@@ -94,10 +94,10 @@ test("stop() leaves no timers behind and polls follow the injected clock", async
       ],
     },
     sink,
-    events: new EventBus(log),
+    events: testBus(log),
     clock,
     log,
-    metrics: new MetricsRegistry(),
+    metrics: testMetrics(),
   });
   await source.start();
   try {
@@ -133,10 +133,10 @@ test("stop() during a request that is never answered returns at once and leaves 
       ],
     },
     sink: new RecordingSink(),
-    events: new EventBus(log),
+    events: testBus(log),
     clock,
     log,
-    metrics: new MetricsRegistry(),
+    metrics: testMetrics(),
   });
   await source.start();
   await waitFor(() => srv.slave.requests === 1, { what: "the request in flight" });
@@ -145,4 +145,24 @@ test("stop() during a request that is never answered returns at once and leaves 
   assert.ok(Date.now() - t < 1000, "stop did not wait for the request's timeout");
   assert.equal(clock.pendingTimers(), 0);
   await srv.close();
+});
+
+test("a port another program holds is EA_PORT_IN_USE, naming the address", async () => {
+  const first = new SimulatedMeter({ port: 0 });
+  await first.start();
+  try {
+    const second = new SimulatedMeter({ port: first.port });
+    await assert.rejects(second.start(), (err: unknown) => {
+      assert.ok(err instanceof AgentError);
+      assert.equal(err.code, "EA_PORT_IN_USE");
+      assert.match(
+        err.message,
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${first.port}: port ${first.port} is already in use`),
+      );
+      return true;
+    });
+    await second.stop();
+  } finally {
+    await first.stop();
+  }
 });

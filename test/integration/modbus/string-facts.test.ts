@@ -5,15 +5,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import type { AlarmTracker } from "../../../src/core/ports.js";
 import type { RuleDefinition } from "../../../src/core/types.js";
 import { DeviceRegistry } from "../../../src/pipeline/device-registry.js";
 import { Pipeline } from "../../../src/pipeline/ingest.js";
 import { RuleSet } from "../../../src/rules/rule-set.js";
 import { ModbusSource } from "../../../src/sources/modbus/source.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 import { startModbusServer } from "../../helpers/modbus.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -29,8 +28,8 @@ test("a Modbus string point is a string fact a rule alarms on (ASCII and UTF-8)"
   putString(m.holding, 0, 4, "FAULT");
   putString(m.holding, 10, 4, "故障");
   const log = silentLogger();
-  const events = new EventBus(log);
-  const metrics = new MetricsRegistry();
+  const events = testBus(log);
+  const metrics = testMetrics();
   const devices = new DeviceRegistry({ events });
   devices.declare({ id: "plc-1", product: "plc" }, "modbus");
   const rules = new RuleSet();

@@ -5,10 +5,9 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { ModbusConfig, ModbusPointConfig } from "../../../src/config/schema.js";
 import { systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import { ModbusSource } from "../../../src/sources/modbus/source.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 import { layout, RecordingSink, startModbusServer, type TestModbusServer } from "../../helpers/modbus.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -119,10 +118,10 @@ before(async () => {
   source = new ModbusSource({
     config,
     sink,
-    events: new EventBus(log),
+    events: testBus(log),
     clock: systemClock,
     log,
-    metrics: new MetricsRegistry(),
+    metrics: testMetrics(),
   });
   await source.start();
 });

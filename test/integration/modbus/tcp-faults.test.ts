@@ -7,11 +7,10 @@ import { createServer, type Server, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import type { ModbusConfig } from "../../../src/config/schema.js";
 import { systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import { ModbusTcpSlave } from "../../../src/sources/modbus/slave.js";
 import { ModbusSource } from "../../../src/sources/modbus/source.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 import { RecordingSink, startModbusServer, type TestModbusServer } from "../../helpers/modbus.js";
 import { SIXTY_POINT_MINIMAL_REQUESTS, sixtyPointDevice } from "../../helpers/modbus-plan-fixture.js";
 import { waitFor } from "../../helpers/wait.js";
@@ -26,7 +25,7 @@ const muteSockets = new Set<Socket>();
 let mutePort = 0;
 let source: ModbusSource;
 const sink = new RecordingSink();
-const metrics = new MetricsRegistry();
+const metrics = testMetrics();
 let unit2Answers = false;
 const t0 = Date.now();
 
@@ -95,7 +94,7 @@ before(async () => {
     ],
   };
   const log = silentLogger();
-  source = new ModbusSource({ config, sink, events: new EventBus(log), clock: systemClock, log, metrics });
+  source = new ModbusSource({ config, sink, events: testBus(log), clock: systemClock, log, metrics });
   await source.start();
 });
 

@@ -5,12 +5,11 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import type { DeviceState } from "../../../src/core/types.js";
 import { ModbusSource } from "../../../src/sources/modbus/source.js";
 import { type Harness, harness, sampleAlarm } from "../../fixtures/hooks/harness.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 import { RecordingSink, startModbusServer, type TestModbusServer } from "../../helpers/modbus.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -43,10 +42,10 @@ before(async () => {
       ],
     },
     sink: new RecordingSink(),
-    events: new EventBus(log),
+    events: testBus(log),
     clock: systemClock,
     log,
-    metrics: new MetricsRegistry(),
+    metrics: testMetrics(),
   });
   await source.start();
 });

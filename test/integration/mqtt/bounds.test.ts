@@ -13,12 +13,12 @@ import type { MqttClient } from "mqtt";
 import { createAgent } from "../../../src/app.js";
 import type { Config } from "../../../src/config/schema.js";
 import { systemClock } from "../../../src/core/clock.js";
-import { createLogger } from "../../../src/core/log.js";
 import { STATUS_VALUES_PER_DEVICE } from "../../../src/pipeline/device-page.js";
 import { startBroker } from "../../helpers/broker.js";
+import { resolvedConfig } from "../../helpers/config.js";
+import { captureLog } from "../../helpers/harness.js";
 import { runStatusPage } from "../../helpers/status-page-runner.js";
 import { freePort, waitFor } from "../../helpers/wait.js";
-import { LogSink } from "../http/fixtures.js";
 import { publisher, uniqueId } from "./fixtures.js";
 
 interface StatusDevice {
@@ -54,7 +54,7 @@ test("MQTT device state is bounded and counted; /status pages; odd ids are ordin
       conditions: { all: [{ fact: "voltage", operator: "greaterThan", value: 250 }] },
     }),
   );
-  const logs = new LogSink();
+  const logs = captureLog();
   const config = {
     gatewayId: "gw-bounds",
     dataDir: join(root, "data"),
@@ -68,9 +68,9 @@ test("MQTT device state is bounded and counted; /status pages; odd ids are ordin
     },
     http: { enabled: true, host: "127.0.0.1", port: await freePort() },
   } as Config;
-  const agent = createAgent(config, {
+  const agent = createAgent(resolvedConfig(config), {
     clock: systemClock,
-    log: createLogger({ level: "info", destination: logs }),
+    log: logs.log,
     version: "test",
   });
   let pub: MqttClient | null = null;
@@ -134,7 +134,7 @@ test("MQTT device state is bounded and counted; /status pages; odd ids are ordin
     // A known device keeps working after the bound was reached.
     await send("dev-1", { voltage: 232 });
     await waitFor(() => dev1?.values.voltage === 232, { what: "dev-1 still updates" });
-    const refusalLines = logs.lines.filter((l) => l.includes("refused: mqtt.maxDevices"));
+    const refusalLines = logs.lines.filter((l) => l.msg.includes("refused: mqtt.maxDevices"));
     assert.equal(refusalLines.length, 1, "refusals are logged at a bounded rate");
 
     // ---- /status: paged, values per device truncated with a marker ----

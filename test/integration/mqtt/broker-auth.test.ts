@@ -7,15 +7,16 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import mqtt from "mqtt";
 import { createAgent } from "../../../src/app.js";
 import { checkConfig } from "../../../src/config/checks.js";
 import type { Config } from "../../../src/config/schema.js";
 import { systemClock } from "../../../src/core/clock.js";
-import { createLogger, silentLogger } from "../../../src/core/log.js";
+import { silentLogger } from "../../../src/core/log.js";
 import { EmbeddedBroker, embeddedBrokerLogins } from "../../../src/sources/mqtt/embedded-broker.js";
+import { resolvedConfig } from "../../helpers/config.js";
+import { captureLog } from "../../helpers/harness.js";
 import { freePort, waitFor } from "../../helpers/wait.js";
 import { makeSource, uniqueId } from "./fixtures.js";
 
@@ -138,7 +139,7 @@ describe("the agent with its own broker and device users only", () => {
       },
       http: { enabled: false },
     }) as Config;
-    const agent = createAgent(config, { clock: systemClock, log: silentLogger(), version: "test" });
+    const agent = createAgent(resolvedConfig(config), { clock: systemClock, log: silentLogger(), version: "test" });
     try {
       await agent.start();
       const url = `mqtt://127.0.0.1:${port}`;
@@ -162,18 +163,10 @@ describe("the agent with its own broker and device users only", () => {
   });
 });
 
-class Sink extends Writable {
-  text = "";
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString("utf8");
-    cb();
-  }
-}
-
 describe("an open embedded broker beyond loopback", () => {
   it("warns loudly at start", async () => {
-    const out = new Sink();
-    const broker = new EmbeddedBroker({ port: 0, host: "0.0.0.0", log: createLogger({ destination: out }) });
+    const out = captureLog();
+    const broker = new EmbeddedBroker({ port: 0, host: "0.0.0.0", log: out.log });
     await broker.start();
     try {
       assert.match(out.text, /"level":40.*WITHOUT AUTHENTICATION/);
@@ -184,8 +177,8 @@ describe("an open embedded broker beyond loopback", () => {
   });
   it("is silent on loopback and with logins", async () => {
     for (const opts of [{ host: "127.0.0.1" }, { host: "0.0.0.0", logins: [DEVICE] }]) {
-      const out = new Sink();
-      const broker = new EmbeddedBroker({ port: 0, log: createLogger({ destination: out }), ...opts });
+      const out = captureLog();
+      const broker = new EmbeddedBroker({ port: 0, log: out.log, ...opts });
       await broker.start();
       await broker.stop();
       assert.doesNotMatch(out.text, /WITHOUT AUTHENTICATION/);

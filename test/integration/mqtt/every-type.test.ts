@@ -5,20 +5,21 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { MqttClient } from "mqtt";
+import { OpenAlarms } from "../../../src/alarms/open-alarms.js";
 import { AlarmService } from "../../../src/alarms/service.js";
 import { ManualClock, systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import type { RuleDefinition } from "../../../src/core/types.js";
 import { DeviceRegistry } from "../../../src/pipeline/device-registry.js";
 import { Pipeline } from "../../../src/pipeline/ingest.js";
 import { ReferenceRule } from "../../../src/rules/reference.js";
 import { RuleSet } from "../../../src/rules/rule-set.js";
 import { MqttSource } from "../../../src/sources/mqtt/source.js";
+import { AlarmsRepo } from "../../../src/store/alarms-repo.js";
 import { openDatabase } from "../../../src/store/db.js";
 import { startBroker, type TestBroker } from "../../helpers/broker.js";
 import { everyTypeGenerator, OPERATORS, toPayload } from "../../helpers/fact-types.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 import { waitFor } from "../../helpers/wait.js";
 import { RecordingSink as OutboxSink, tempDir } from "../alarms/setup.js";
 import { publisher, uniqueId } from "./fixtures.js";
@@ -116,9 +117,10 @@ test("string, array and object facts from MQTT raise exactly the alarms json-rul
   const { dir, cleanup } = tempDir();
   const db = openDatabase(`${dir}/agent.db`);
   const log = silentLogger();
-  const events = new EventBus(log);
-  const metrics = new MetricsRegistry();
-  const devices = new DeviceRegistry({ events });
+  const events = testBus(log);
+  const metrics = testMetrics();
+  const openAlarms = new OpenAlarms(log);
+  const devices = new DeviceRegistry({ events, alarms: openAlarms });
   const ruleSet = new RuleSet();
   const pipeline = new Pipeline({ devices, rules: ruleSet, events, log, metrics });
   const svc = new AlarmService({
@@ -129,7 +131,7 @@ test("string, array and object facts from MQTT raise exactly the alarms json-rul
     metrics,
     changeSink: new OutboxSink(db),
     devices,
-    onActiveChanged: (id, has) => devices.setHasAlarm(id, has),
+    openAlarms,
     batchMaxDelayMs: 0,
   });
   await svc.start();
@@ -167,7 +169,7 @@ test("string, array and object facts from MQTT raise exactly the alarms json-rul
       }
     }
     const got = new Map<string, number>();
-    for (const a of svc.active()) got.set(`${a.ruleId}|${a.resource.id}`, a.status);
+    for (const a of new AlarmsRepo(db).active()) got.set(`${a.ruleId}|${a.resource.id}`, a.status);
 
     const diff: string[] = [];
     for (const [k, v] of want) if (got.get(k) !== v) diff.push(`${k}: engine ${v}, agent ${got.get(k) ?? 0}`);

@@ -4,12 +4,13 @@
 import mqtt, { type MqttClient } from "mqtt";
 import type { MqttConfig, SubscriptionConfig } from "../../../src/config/schema.js";
 import { type Clock, systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
+import type { EventBus } from "../../../src/core/events.js";
 import { type Logger, silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
+import type { MetricsRegistry } from "../../../src/core/metrics.js";
 import type { ReadingSink } from "../../../src/core/ports.js";
 import type { Reading } from "../../../src/core/types.js";
 import { MqttSource } from "../../../src/sources/mqtt/source.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 
 export class RecordingSink implements ReadingSink {
   readonly readings: Reading[] = [];
@@ -53,8 +54,8 @@ export function makeSource(opts: {
   log?: Logger;
 }) {
   const sink = opts.sink ?? new RecordingSink();
-  const metrics = opts.metrics ?? new MetricsRegistry();
-  const events = opts.events ?? new EventBus(silentLogger());
+  const metrics = opts.metrics ?? testMetrics();
+  const events = opts.events ?? testBus();
   const source = new MqttSource({
     config: {
       url: opts.url,

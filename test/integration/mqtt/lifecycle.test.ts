@@ -9,8 +9,9 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ManualClock } from "../../../src/core/clock.js";
 import { AgentError } from "../../../src/core/errors.js";
-import { createLogger, silentLogger } from "../../../src/core/log.js";
+import { silentLogger } from "../../../src/core/log.js";
 import { EmbeddedBroker } from "../../../src/sources/mqtt/embedded-broker.js";
+import { captureLog } from "../../helpers/harness.js";
 import { freePort, waitFor } from "../../helpers/wait.js";
 import { makeSource, publisher } from "./fixtures.js";
 
@@ -73,8 +74,7 @@ describe("bad-input logging", () => {
     const broker = new EmbeddedBroker({ port: 0, log: silentLogger() });
     await broker.start();
     const url = `mqtt://127.0.0.1:${broker.port}`;
-    const lines: { msg: string; reason?: string; suppressed?: number }[] = [];
-    const log = createLogger({ level: "warn", destination: { write: (s: string) => lines.push(JSON.parse(s)) } });
+    const { log, lines } = captureLog<{ msg: string; reason?: string; suppressed?: number }>({ level: "warn" });
     const clock = new ManualClock();
     const { source, sink } = makeSource({ url, clock, log });
     const pub = await publisher(url);
@@ -126,6 +126,7 @@ describe("EmbeddedBroker", () => {
       const b = new EmbeddedBroker({ port, log: silentLogger() });
       await assert.rejects(b.start(), (err: unknown) => {
         assert.ok(err instanceof AgentError);
+        assert.equal(err.code, "EA_PORT_IN_USE");
         assert.match(err.message, new RegExp(`cannot listen on 127.0.0.1:${port}: port ${port} is already in use`));
         return true;
       });

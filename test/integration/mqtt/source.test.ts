@@ -5,9 +5,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { MqttClient } from "mqtt";
 import { ManualClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
-import { silentLogger } from "../../../src/core/log.js";
 import { availableKinds, startBroker, type TestBroker } from "../../helpers/broker.js";
+import { testBus } from "../../helpers/harness.js";
 import { waitFor } from "../../helpers/wait.js";
 import { makeSource, messages, publisher, uniqueId } from "./fixtures.js";
 
@@ -95,7 +94,7 @@ for (const kind of availableKinds()) {
     });
 
     it("emits rawMessage before parsing, even for bad payloads", async () => {
-      const events = new EventBus(silentLogger());
+      const events = testBus();
       const raw: [string, string][] = [];
       events.on("rawMessage", (src, topic, payload) => {
         raw.push([src, `${topic} ${Buffer.isBuffer(payload) ? payload.toString() : "?"}`]);

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { quotaHarness, usageRows } from "../../fixtures/hooks/quota-harness.js";
+import { waitFor } from "../../helpers/wait.js";
 
 const local = (y: number, mo: number, d: number, h = 0, mi = 0) => new Date(y, mo - 1, d, h, mi).getTime();
 const daily = { id: "d", device: "meter-01", metric: "energy_kwh", period: "day" as const, limit: 100, warnAt: 0.9 };
@@ -41,7 +42,9 @@ test("usage, baseline and crossings survive a clean restart, a crash and a resta
     b.exceeded.map(([, u]) => [u.crossed, u.usage]),
     [["limit", 101]],
   );
-  await new Promise((r) => setImmediate(r));
+  await waitFor(() => usageRows(b.db, "d").find((r) => r.usage === 101 && r.crossed === 2), {
+    what: "the limit crossing persisted",
+  });
   b.feed(local(2026, 6, 1, 12, 30), 1110); // not flushed: lost by the crash...
   b.close(); // crash: no stop()
 

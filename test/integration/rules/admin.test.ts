@@ -7,12 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
 import { RuleFiles } from "../../../src/rules/admin.js";
 import { RulesLoader } from "../../../src/rules/loader.js";
 import { RuleSet } from "../../../src/rules/rule-set.js";
 import { parseRuleDocument } from "../../../src/rules/validate.js";
+import { testBus } from "../../helpers/harness.js";
 
 const rule = (id: string, threshold: number) => ({
   id,
@@ -31,7 +31,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), "rules-admin-"));
   await writeFile(join(dir, "multi.json"), JSON.stringify([rule("m1", 1), rule("m2", 2), rule("m3", 3)], null, 2));
   const log = silentLogger();
-  const events = new EventBus(log);
+  const events = testBus(log);
   events.on("rulesChanged", (n) => changes.push(n));
   set = new RuleSet();
   loader = new RulesLoader({ dir, ruleSet: set, log, clock: systemClock, events, debounceMs: 20 });

@@ -7,11 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
-import { createLogger } from "../../../src/core/log.js";
 import { RulesLoader } from "../../../src/rules/loader.js";
 import { RuleSet } from "../../../src/rules/rule-set.js";
 import { validateRulesDir } from "../../../src/rules/validate-dir.js";
+import { captureLog, testBus } from "../../helpers/harness.js";
 import { waitFor } from "../../helpers/wait.js";
 
 const rule = (id: string, threshold: number, padding = "") => ({
@@ -26,22 +25,20 @@ const LIMIT = 4096;
 let dir: string;
 let set: RuleSet;
 let loader: RulesLoader;
-const logLines: Record<string, unknown>[] = [];
+const logs = captureLog<Record<string, unknown>>({ level: "debug" });
+const logLines = logs.lines;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "rules-size-"));
   await writeFile(join(dir, "a.json"), JSON.stringify(rule("a", 250)));
-  const log = createLogger({
-    level: "debug",
-    destination: { write: (s: string) => void logLines.push(JSON.parse(s) as Record<string, unknown>) },
-  });
+  const log = logs.log;
   set = new RuleSet();
   loader = new RulesLoader({
     dir,
     ruleSet: set,
     log,
     clock: systemClock,
-    events: new EventBus(log),
+    events: testBus(log),
     debounceMs: 20,
     rescanMs: 100,
     maxFileBytes: LIMIT,

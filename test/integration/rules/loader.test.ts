@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { systemClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
 import { createLogger } from "../../../src/core/log.js";
 import { RulesLoader } from "../../../src/rules/loader.js";
 import { RuleSet } from "../../../src/rules/rule-set.js";
+import { captureLog, testBus } from "../../helpers/harness.js";
 import { waitFor } from "../../helpers/wait.js";
 
 const rule = (id: string, threshold: number) => ({
@@ -23,18 +23,16 @@ const rule = (id: string, threshold: number) => ({
 let dir: string;
 let set: RuleSet;
 let loader: RulesLoader;
-const logLines: Record<string, unknown>[] = [];
+const logs = captureLog<Record<string, unknown>>({ level: "debug" });
+const logLines = logs.lines;
 const changes: number[] = [];
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "rules-loader-"));
   await writeFile(join(dir, "a.json"), JSON.stringify(rule("a", 250)));
   await writeFile(join(dir, "notes.txt"), "not a rule file");
-  const log = createLogger({
-    level: "debug",
-    destination: { write: (s: string) => void logLines.push(JSON.parse(s) as Record<string, unknown>) },
-  });
-  const events = new EventBus(log);
+  const log = logs.log;
+  const events = testBus(log);
   events.on("rulesChanged", (n) => changes.push(n));
   set = new RuleSet();
   loader = new RulesLoader({ dir, ruleSet: set, log, clock: systemClock, events, debounceMs: 50 });
@@ -124,7 +122,7 @@ test("without change notifications the periodic rescan alone applies changes; a 
     ruleSet: own,
     log,
     clock: systemClock,
-    events: new EventBus(log),
+    events: testBus(log),
     watch: false,
   });
   try {

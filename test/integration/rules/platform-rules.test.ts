@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { ManualClock } from "../../../src/core/clock.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import { DeviceRegistry } from "../../../src/pipeline/device-registry.js";
 import { Pipeline } from "../../../src/pipeline/ingest.js";
 import { RulesLoader } from "../../../src/rules/loader.js";
 import { RuleSet } from "../../../src/rules/rule-set.js";
+import { testMetrics } from "../../helpers/harness.js";
 import { rig, tempDir } from "../alarms/setup.js";
 
 /** As the platform exports them: the server's fields included, no id of the agent's, no level on the first. */
@@ -69,7 +69,7 @@ test("a platform export in rules/ loads without edits and raises alarms through 
     assert.equal(defs.leak?.level, 5);
     assert.equal(defs.leak?.off, true);
 
-    const pipeline = new Pipeline({ devices, rules: set, events: r.events, log, metrics: new MetricsRegistry() });
+    const pipeline = new Pipeline({ devices, rules: set, events: r.events, log, metrics: testMetrics() });
     pipeline.connect({ alarms: r.svc });
     pipeline.ingest({
       deviceId: "pump-7",
@@ -79,7 +79,7 @@ test("a platform export in rules/ loads without edits and raises alarms through 
       source: "mqtt",
     });
     await r.svc.flush();
-    const raised = r.svc
+    const raised = r.alarms
       .active()
       .map((a) => `${a.ruleId}@${a.resource.id}:${a.status}/${a.level}/${a.period}`)
       .sort();

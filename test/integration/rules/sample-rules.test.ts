@@ -4,19 +4,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ManualClock } from "../../../src/core/clock.js";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import type { AlarmTracker, CompiledRule, ConditionLevel } from "../../../src/core/ports.js";
 import type { DeviceState, Reading } from "../../../src/core/types.js";
 import { DeviceRegistry } from "../../../src/pipeline/device-registry.js";
 import { Pipeline } from "../../../src/pipeline/ingest.js";
 import { RulesLoader } from "../../../src/rules/loader.js";
 import { RuleSet } from "../../../src/rules/rule-set.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 
 test("sample rules give the demo meter's swell levels 0 → 1 → 2 and catch the breaker opening", async () => {
   const log = silentLogger();
-  const events = new EventBus(log);
+  const events = testBus(log);
   const clock = new ManualClock();
   const set = new RuleSet();
   const loader = new RulesLoader({ dir: "rules", ruleSet: set, log, clock, events });
@@ -39,7 +38,7 @@ test("sample rules give the demo meter's swell levels 0 → 1 → 2 and catch th
       flush: async () => {},
     };
     const devices = new DeviceRegistry({ events });
-    const pipeline = new Pipeline({ devices, rules: set, events, log, metrics: new MetricsRegistry() });
+    const pipeline = new Pipeline({ devices, rules: set, events, log, metrics: testMetrics() });
     pipeline.connect({ alarms: tracker });
     const read = (values: Reading["values"], deviceId = "meter-01") => {
       seen.length = 0;

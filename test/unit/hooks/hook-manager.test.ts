@@ -223,6 +223,25 @@ test("beforeAlarm chains in load order, can modify and suppress; a throw or time
   assert.equal(out2?.title, "Over-voltage [A]");
 });
 
+test("beforeAlarm: the next hook in the chain never sees an identity or status a previous hook forged", async () => {
+  h = harness();
+  const seen = rec("seenAlarms");
+  h.write(
+    "10-forge.mjs",
+    "export default { beforeAlarm(a) { return { ...a, id: 'x', ruleId: 'r-x', status: 0, created: 1, resource: { ...a.resource, id: 'other' }, title: 'T' }; } };",
+  );
+  h.write("20-record.mjs", "export default { beforeAlarm(a) { globalThis.seenAlarms.push([a]); } };");
+  await h.manager.start();
+  const rule = { id: "r-1", name: "n", key: "meter", type: "rule" as const, level: 4, conditions: { all: [] } };
+  const out = await h.manager.beforeAlarm(sampleAlarm(), device, rule);
+  const [[got]] = seen as [[ReturnType<typeof sampleAlarm>]];
+  assert.deepEqual(
+    [got.id, got.ruleId, got.status, got.created, got.resource.id, got.title],
+    ["a-1", "r-1", 2, 1000, "meter-01", "T"],
+  );
+  assert.deepEqual(out, { ...sampleAlarm(), title: "T" });
+});
+
 test("beforeUpload can modify and skip; kpis are merged from every hook", async () => {
   h = harness();
   h.write(

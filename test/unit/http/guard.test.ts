@@ -2,11 +2,9 @@
 // comparison, and the failed-login tracker (bounded log lines, progressive delay, bounded memory).
 
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
 import { AuthFailures } from "../../../src/core/auth-failures.js";
 import { ManualClock } from "../../../src/core/clock.js";
-import { createLogger } from "../../../src/core/log.js";
 import {
   allowedHostProblem,
   HostAllowList,
@@ -16,6 +14,7 @@ import {
   remoteAddress,
 } from "../../../src/core/net.js";
 import { HostCheck, isCrossOrigin } from "../../../src/http/auth.js";
+import { captureLog } from "../../helpers/harness.js";
 
 describe("isLoopback (one definition for config checks and the API)", () => {
   it("knows every spelling of the loopback addresses", () => {
@@ -105,20 +104,12 @@ describe("HostCheck and isCrossOrigin", () => {
   });
 });
 
-class Lines extends Writable {
-  readonly lines: { level: number; msg: string; remote?: string; failures?: number; addresses?: number }[] = [];
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.lines.push(JSON.parse(chunk.toString("utf8")));
-    cb();
-  }
-}
-
 function tracker(over: Partial<ConstructorParameters<typeof AuthFailures>[0]> = {}) {
   const clock = new ManualClock();
-  const out = new Lines();
+  const out = captureLog<{ level: number; msg: string; remote?: string; failures?: number; addresses?: number }>();
   const f = new AuthFailures({
     clock,
-    log: createLogger({ level: "info", destination: out }),
+    log: out.log,
     what: "test login",
     ...over,
   });

@@ -5,8 +5,8 @@ import { describe, it } from "node:test";
 import { isLoopback } from "../../../src/core/net.js";
 import { TokenCheck } from "../../../src/http/auth.js";
 import { HttpError } from "../../../src/http/errors.js";
-import { parseAlarmList } from "../../../src/http/params.js";
 import { REDACTED, redact } from "../../../src/http/redact.js";
+import { parseAlarmList } from "../../../src/http/routes/alarms.js";
 
 describe("isLoopback", () => {
   it("accepts only addresses this machine alone can reach", () => {

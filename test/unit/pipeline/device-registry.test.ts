@@ -4,17 +4,18 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { EventBus } from "../../../src/core/events.js";
-import { silentLogger } from "../../../src/core/log.js";
+import { OpenAlarms } from "../../../src/alarms/open-alarms.js";
 import type { DeviceState } from "../../../src/core/types.js";
 import { devicePage, summarizeDevice } from "../../../src/pipeline/device-page.js";
 import { DeviceRegistry } from "../../../src/pipeline/device-registry.js";
+import { testBus } from "../../helpers/harness.js";
 
 test("unknown first; the first verdict and every later change are events", () => {
-  const events = new EventBus(silentLogger());
+  const events = testBus();
   const seen: string[] = [];
   events.on("deviceStatusChanged", (d, from, to) => seen.push(`${d.id}:${from}->${to}`));
-  const reg = new DeviceRegistry({ meta: { m: { maintenance: true } }, events });
+  const open = new OpenAlarms();
+  const reg = new DeviceRegistry({ meta: { m: { maintenance: true } }, events, alarms: open });
   reg.declare({ id: "a", product: "meter" }, "modbus");
   reg.declare({ id: "b", product: "meter" }, "modbus");
   reg.declare({ id: "m", product: "meter" }, "modbus");
@@ -24,7 +25,7 @@ test("unknown first; the first verdict and every later change are events", () =>
   );
   reg.setReachable("a", false);
   reg.markSeen(reg.get("b") as DeviceState, 1);
-  reg.setHasAlarm("b", true);
+  open.add("b", 1);
   reg.setReachable("a", true);
   reg.setMaintenance("m", false);
   assert.deepEqual(seen, [
@@ -37,7 +38,7 @@ test("unknown first; the first verdict and every later change are events", () =>
 });
 
 test("ids from outside are ordinary: constructor, __proto__, toString; the MQTT device bound", () => {
-  const reg = new DeviceRegistry({ meta: {}, events: new EventBus(silentLogger()) });
+  const reg = new DeviceRegistry({ meta: {}, events: testBus() });
   for (const id of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
     const slot = reg.slotFor(id, "meter", "mqtt", 10);
     assert.ok(slot);

@@ -3,9 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { EventBus } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/log.js";
-import { MetricsRegistry } from "../../../src/core/metrics.js";
 import type { Condition, Operator, TopLevelCondition } from "../../../src/core/types.js";
 import { DeviceRegistry } from "../../../src/pipeline/device-registry.js";
 import { Pipeline } from "../../../src/pipeline/ingest.js";
@@ -21,6 +19,7 @@ import { ReferenceCondition, ReferenceRule } from "../../../src/rules/reference.
 import { RuleSet } from "../../../src/rules/rule-set.js";
 import { SubscriptionMapper } from "../../../src/sources/mqtt/subscription.js";
 import { OPERATORS as ALL_OPERATORS, everyTypeGenerator, toPayload } from "../../helpers/fact-types.js";
+import { testBus, testMetrics } from "../../helpers/harness.js";
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -305,10 +304,10 @@ test("facts of every JSON type × every operator, with path and fact-to-fact val
 test("end to end in-process: JSON payloads of every type → MQTT mapping → pipeline → rule levels = json-rules-engine on the same JSON (seed 11)", async () => {
   const g = everyTypeGenerator(11);
   const log = silentLogger();
-  const events = new EventBus(log);
+  const events = testBus(log);
   const devices = new DeviceRegistry({ events });
   const rules = new RuleSet();
-  const pipeline = new Pipeline({ devices, rules, events, log, metrics: new MetricsRegistry() });
+  const pipeline = new Pipeline({ devices, rules, events, log, metrics: testMetrics() });
   const got = new Map<string, number>();
   pipeline.connect({
     alarms: {

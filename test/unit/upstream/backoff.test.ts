@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { endpoint } from "../../../src/core/url.js";
 import { BACKOFF_MAX_MS, backoffMs, retryAfterMs } from "../../../src/upstream/backoff.js";
-import { classify, endpoint } from "../../../src/upstream/http.js";
+import { classify } from "../../../src/upstream/http.js";
 
 test("backoff doubles from 1 s to a 5 min cap, jittered within [d/2, d]", () => {
   assert.equal(
@@ -42,7 +43,7 @@ test("Retry-After in seconds or as a date, capped", () => {
   assert.equal(retryAfterMs("soon", 0), undefined);
 });
 
-test("responses are classified as SPEC §7 says", () => {
+test("responses are classified as docs/upstream.md says", () => {
   assert.equal(classify(200, '{"id":"x"}', undefined, "/alert/add").kind, "ok");
   assert.equal(classify(201, "", undefined, "/alert/add").kind, "ok");
   assert.equal(classify(500, "boom", undefined, "/alert/add").kind, "retry");

@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import { main } from "../../../src/cli/outbox.js";
 import { openDatabase } from "../../../src/store/db.js";
 import { OutboxRepo } from "../../../src/store/outbox-repo.js";
-import { OutboxWriter } from "../../../src/upstream/outbox-writer.js";
+import { OutboxWriter } from "../../../src/store/outbox-writer.js";
 import { commitChange, testAlarm } from "../../helpers/upstream.js";
 
 const dir = mkdtempSync(join(tmpdir(), "edge-cli-outbox-"));

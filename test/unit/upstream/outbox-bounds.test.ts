@@ -66,3 +66,31 @@ test("retention: pending items too old go to dead-letter; settled rows past rete
   assert.deepEqual(repo.applyRetention(16 * day, 7 * day), { expired: 0, deleted: 0 });
   assert.deepEqual(repo.applyRetention(18 * day, 7 * day), { expired: 1, deleted: 1 });
 });
+
+test("applyLimits: retention first, then the size bound; unset limits take the defaults", () => {
+  db.exec("DELETE FROM outbox");
+  const day = 86_400_000;
+  repo.insert({ kind: "webhook", stream: "h:1", alarmId: "1", payload: "{}", created: 0 });
+  repo.insert({ kind: "alert.add", stream: "a:2", alarmId: "2", payload: "{}", created: 5 * day });
+  repo.insert({ kind: "webhook", stream: "h:3", alarmId: "3", payload: "{}", created: 5 * day });
+  repo.insert({ kind: "alert.update", stream: "a:2", alarmId: "2", payload: "{}", created: 5 * day });
+  // the first row expired (dead) before the bound counts: one webhook left to drop, one alarm row over
+  assert.deepEqual(repo.applyLimits(8 * day, { maxPending: 1, retentionDays: 7 }), {
+    expired: 1,
+    dropped: 1,
+    overBy: 1,
+    maxPending: 1,
+    retentionDays: 7,
+  });
+  assert.deepEqual(
+    state().map((r) => `${r.kind}:${r.state}`),
+    ["webhook:dead", "alert.add:pending", "webhook:dropped", "alert.update:pending"],
+  );
+  assert.deepEqual(repo.applyLimits(8 * day), {
+    expired: 0,
+    dropped: 0,
+    overBy: 0,
+    maxPending: 100_000,
+    retentionDays: 7,
+  });
+});

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type Db, openDatabase } from "../../../src/store/db.js";
-import { OutboxWriter } from "../../../src/upstream/outbox-writer.js";
+import { OutboxWriter } from "../../../src/store/outbox-writer.js";
 import { commitChange, testAlarm, testRule } from "../../helpers/upstream.js";
 
 let dir: string;

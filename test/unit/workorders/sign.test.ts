@@ -2,8 +2,13 @@
 // ensure_ascii=False, compact separators), so a change in bytes or concatenation order fails here.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { completeBody, createBody, createPayloadFor, DEFAULT_TRIGGER_SOURCE } from "../../../src/workorders/body.js";
-import { priorityForLevel, resolvePriority } from "../../../src/workorders/priority.js";
+import {
+  createPayloadFor,
+  DEFAULT_TRIGGER_SOURCE,
+  priorityForLevel,
+  resolvePriority,
+} from "../../../src/store/outbox-payloads.js";
+import { completeBody, createBody } from "../../../src/workorders/body.js";
 import { newNonce, queryString, sign, signedHeaders } from "../../../src/workorders/sign.js";
 import { testAlarm, testRule } from "../../helpers/upstream.js";
 

@@ -1,73 +1,29 @@
-// Turns committed-to-be alarm changes into outbox rows, inside the caller's better-sqlite3
-// transaction (docs/upstream.md): prepared statements on the same db, no other I/O, never awaits, so the
-// rows commit or roll back together with the alarm. Rows hold the logical payload; the wire body
-// is built at send time, when the upstream id / orderId it depends on is known.
+// Turns alarm changes into outbox rows inside the alarm service's better-sqlite3 transaction
+// (docs/upstream.md): prepared statements on the same db, no other I/O, never awaits, so the rows
+// commit or roll back together with the alarm. Rows hold the logical payload (outbox-payloads.ts);
+// the wire body is built at send time, when the upstream id / orderId it depends on is known.
 
 import type { WorkOrdersConfig } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
 import type { AlarmChange, AlarmChangeSink } from "../core/ports.js";
-import type { Alarm } from "../core/types.js";
-import type { Db } from "../store/db.js";
-import { OutboxRepo } from "../store/outbox-repo.js";
-import { completionRemark, createPayloadFor } from "../workorders/body.js";
+import type { Db } from "./db.js";
+import {
+  type AlertUpdatePayload,
+  alertAddPayload,
+  alertStream,
+  completionRemark,
+  createPayloadFor,
+  type WebhookPayload,
+  webhookStream,
+  workOrderStream,
+} from "./outbox-payloads.js";
+import { OutboxRepo } from "./outbox-repo.js";
 
-/** Logical body of `POST /alert/add` (docs/upstream.md); also the wire body. */
-export interface AlertAddPayload {
-  id: string;
-  name: string;
-  level: number;
-  device: Alarm["resource"];
-  title: string;
-  status: number;
-  location: Alarm["location"];
-  details: Alarm["details"];
-  message: string;
-  ruleId: string;
-  created: number;
-}
-
-/**
- * Logical body of `POST /alert/update`; `id` (the upstream id) is added at send time. The platform
- * requires `name` on every update; `title` / `message` only when this change altered them.
- */
-export interface AlertUpdatePayload {
-  name: string;
-  status: number;
-  level: number;
-  updated: number;
-  title?: string;
-  message?: string;
-}
-
-export interface WebhookPayload {
-  url: string;
-  alarm: Alarm;
-}
-
-export function alertAddPayload(a: Alarm): AlertAddPayload {
-  return {
-    id: a.id,
-    name: a.name,
-    level: a.level,
-    device: a.resource,
-    title: a.title,
-    status: a.status,
-    location: a.location,
-    details: a.details,
-    message: a.message,
-    ruleId: a.ruleId,
-    created: a.created,
-  };
-}
-
+/** Work orders are written and sent only with a complete work-order config. */
 export function workOrdersEnabled(cfg: WorkOrdersConfig | undefined): cfg is WorkOrdersConfig {
   return cfg !== undefined && cfg.enabled !== false && cfg.baseUrl !== "" && cfg.appSecret !== "";
 }
-
-export const alertStream = (alarmId: string) => `a:${alarmId}`;
-export const workOrderStream = (alarmId: string) => `w:${alarmId}`;
-export const webhookStream = (alarmId: string) => `h:${alarmId}`;
 
 export class OutboxWriter implements AlarmChangeSink {
   readonly #repo: OutboxRepo;
