@@ -1,6 +1,8 @@
 // The configuration contract (docs/configuration.md) as one TypeBox schema: the JSON Schema that validates
 // config/agent.json and the TypeScript type the rest of the agent reads. Every object is closed
 // (additionalProperties: false) so a typo is an error, not a silently ignored key.
+// Over 400 lines because it is one schema with a description on every field (the configuration
+// reference is generated from it); splitting it per section would scatter one contract.
 
 import { type Static, type TObject, type TProperties, Type } from "@sinclair/typebox";
 

@@ -3,6 +3,8 @@
 // Invariants: evaluate() is synchronous and allocation-free for known devices; a result is reported
 // only when non-zero, changed, or first since (re)load; a file's rules are swapped as a whole (a
 // reading sees the old set or the new one); a broken file keeps its last good rules.
+// A little over 400 lines: the index and its hot-path evaluation share private state that must change
+// atomically when a file is swapped.
 
 import type { Problem } from "../core/errors.js";
 import type { CompiledRule, ConditionLevel, RuleEngine } from "../core/ports.js";

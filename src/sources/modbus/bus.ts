@@ -4,6 +4,8 @@
 // connection or port is reopened with exponential backoff (queued work fails fast while it is down),
 // and so is one that gave `reopenAfterFailures` bad answers or timeouts in a row: a USB adapter or
 // device server that has wedged recovers only when it is reopened.
+// Over 400 lines: one request queue and the connection it owns (open, reopen, backoff, silence after
+// a fault) change together; framing is rtu.ts and the TCP link is link.ts.
 
 import type { ModbusBusConfig } from "../../config/schema.js";
 import type { Clock, TimerHandle } from "../../core/clock.js";

@@ -3,6 +3,8 @@
 // Invariants: bad input is counted and logged at a bounded rate, never thrown; the message handler
 // is synchronous; reconnects back off from reconnectMinMs to reconnectMaxMs; when the broker lost
 // our session (sessionPresent=false) the subscriptions are sent again.
+// A little over 400 lines: connection lifecycle, subscription routing and bad-input accounting share
+// one client's state; the pure mapping already lives in subscription.ts.
 
 import { readFileSync } from "node:fs";
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from "mqtt";
