@@ -85,7 +85,7 @@ export async function startPtyPair(): Promise<PtyPair> {
 /** A ReadingSink that records what a source delivers. */
 export class RecordingSink implements ReadingSink {
   readonly readings: Reading[] = [];
-  readonly reachability: { deviceId: string; reachable: boolean; reason?: string; at: number }[] = [];
+  readonly reachability: { deviceId: string; reachable: boolean; reason?: string | undefined; at: number }[] = [];
   ingest(reading: Reading): void {
     this.readings.push({ ...reading, values: { ...reading.values } });
   }

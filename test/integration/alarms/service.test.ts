@@ -85,7 +85,7 @@ test("a failing transaction commits nothing, emits nothing, keeps the batch and 
   r.events.on("alarmResolved", (a) => events.push(`resolved:${a.id}`));
   r.sink.failing = Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
   const d = r.devices.device("m1");
-  const ru = rule({ warnConditions: undefined });
+  const ru = rule({ warnConditions: undefined } as unknown as Parameters<typeof rule>[0]);
   r.svc.observe(ru, d, 2, reading(d, { voltage: 260 }));
   await assert.rejects(r.svc.flush(), (e: Error & { code?: string }) => e.code === "EA_DB");
   assert.equal(r.reader.prepare("SELECT count(*) AS n FROM alarms").pluck().get(), 0);

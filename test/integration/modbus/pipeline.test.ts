@@ -28,7 +28,7 @@ test("status events: online, offline after 3 failed polls, online again; reading
   events.on("deviceStatusChanged", (d, from, to) => {
     if (d.id === "m-1") statuses.push(`${from}->${to}`);
   });
-  const readings: { values: Record<string, unknown>; source: string; name?: string }[] = [];
+  const readings: { values: Record<string, unknown>; source: string; name?: string | undefined }[] = [];
   events.on("reading", (r, d) => readings.push({ values: { ...r.values }, source: r.source, name: d.name }));
   const source = new ModbusSource({
     config: {

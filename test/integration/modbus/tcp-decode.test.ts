@@ -64,8 +64,8 @@ before(async () => {
         address: addr,
         type: c.type,
         order,
-        scale: c.scale,
-        offset: c.offset,
+        ...(c.scale !== undefined ? { scale: c.scale } : {}),
+        ...(c.offset !== undefined ? { offset: c.offset } : {}),
         writable: true,
       });
       expected[name] = c.expect;

@@ -72,7 +72,7 @@ test("process.exit, abort and kill(self) from hooks are refused; the log names h
 
 test("the guard refuses exits from outside hooks too, agentExit is the way out, and removing it restores process.exit", () => {
   const original = process.exit;
-  const lines: { msg: string; hook?: string }[] = [];
+  const lines: { msg: string; hook?: string | undefined }[] = [];
   removeGuard = installExitGuard(
     {
       error: (o: { hook?: string }, msg: string) => void lines.push({ msg, hook: o.hook }),

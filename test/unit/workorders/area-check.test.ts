@@ -25,6 +25,10 @@ const rule = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+const withoutWorkOrders = (c: Config): Config => {
+  const { workOrders: _off, ...rest } = c;
+  return rest;
+};
 const config = (extra: Partial<Config> = {}): Config =>
   ({
     gatewayId: "gw",
@@ -71,7 +75,7 @@ test("a work-order rule's devices without an (integer) areaId are warnings with 
   );
   assert.match(p[0]?.hint ?? "", /devices\.meter-02\.areaId/);
   // work orders off: nothing to say
-  assert.deepEqual(checkWorkOrderAreas(config({ workOrders: undefined }), [{ file: "a", doc: rule() }]), []);
+  assert.deepEqual(checkWorkOrderAreas(withoutWorkOrders(config()), [{ file: "a", doc: rule() }]), []);
 });
 
 test("edge-agent validate prints the warning and still exits 0", async () => {
