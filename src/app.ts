@@ -18,7 +18,6 @@ import { EventBus } from "./core/events.js";
 import { LifecycleRunner, lifecycle, type Part, STOP_DEADLINE_MS } from "./core/lifecycle.js";
 import type { Logger } from "./core/log.js";
 import { MetricsRegistry } from "./core/metrics.js";
-import type { ModbusWriter } from "./core/ports.js";
 import type { DeviceInfo } from "./core/types.js";
 import type { HookActivity } from "./hooks/activity.js";
 import { HookManager } from "./hooks/manager.js";
@@ -31,6 +30,7 @@ import { RulesLoader } from "./rules/loader.js";
 import { RuleSet } from "./rules/rule-set.js";
 import { SimulatedMeter } from "./sources/modbus/sim.js";
 import { ModbusSource } from "./sources/modbus/source.js";
+import { ModbusWrites } from "./sources/modbus/writes.js";
 import { AlarmsRepo } from "./store/alarms-repo.js";
 import { type Db, openDatabase } from "./store/db.js";
 import { OutboxRepo } from "./store/outbox-repo.js";
@@ -216,15 +216,11 @@ function build(core: Core, db: Db) {
   });
   const ruleFiles = new RuleFiles({ dir: config.rulesDir, ruleSet, log: logFor("rules") });
 
-  // The one cycle among the parts: a hook may write to a Modbus device whose readings raise the
-  // alarms hooks intercept. Hooks get this port; it reaches the Modbus source, built below with the
-  // other sources, and is only called once hooks run (after every part is built).
-  const modbusWriter: ModbusWriter = {
-    write: (deviceId, point, value) =>
-      modbus
-        ? modbus.writer.write(deviceId, point, value)
-        : Promise.reject(new Error("no Modbus buses are configured")),
-  };
+  // A hook may write to a Modbus device whose readings raise the alarms hooks intercept: hooks hold
+  // this writer, built here, and the Modbus source (built below, after the pipeline it feeds)
+  // attaches to it while it polls.
+  const hasModbus = config.modbus !== undefined && config.modbus.devices.length > 0;
+  const modbusWrites = new ModbusWrites({ configured: hasModbus });
   const hooks = new HookManager({
     dir: config.hooksDir,
     config: core.publicConfig,
@@ -237,7 +233,7 @@ function build(core: Core, db: Db) {
     devices,
     alarms: alarmRecords,
     http: httpClient,
-    modbus: modbusWriter,
+    modbus: modbusWrites,
     activity: core.deps.hookActivity,
     dataDir: config.dataDir,
   });
@@ -319,7 +315,7 @@ function build(core: Core, db: Db) {
       })
     : null;
   const modbus =
-    config.modbus && config.modbus.devices.length > 0
+    config.modbus && hasModbus
       ? new ModbusSource({
           config: config.modbus,
           devices: config.devices,
@@ -328,6 +324,7 @@ function build(core: Core, db: Db) {
           clock,
           log: logFor("modbus"),
           metrics,
+          writes: modbusWrites,
         })
       : null;
 

@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { resolveHooks } from "../../src/config/defaults.js";
 import { systemClock } from "../../src/core/clock.js";
 import { silentLogger } from "../../src/core/log.js";
 import type { AlarmTracker, CompiledRule, RuleEngine } from "../../src/core/ports.js";
@@ -64,8 +65,7 @@ async function measure(
     resolve: async () => null,
     flush: async () => {},
   };
-  const pipeline = new Pipeline({ devices, rules, events, log, metrics });
-  pipeline.connect({ alarms });
+  const pipeline = new Pipeline({ devices, rules, events, log, metrics, alarms });
   const dir = join(root, `${withHooks ? "hooks" : "none"}-${mode}`);
   mkdirSync(dir, { recursive: true });
   const g = globalThis as unknown as { __benchCalls: number };
@@ -86,6 +86,7 @@ async function measure(
   const manager = new HookManager({
     dir,
     config: Object.freeze({ gatewayId: "bench" }),
+    hooksConfig: resolveHooks(undefined),
     db,
     clock: systemClock,
     log,

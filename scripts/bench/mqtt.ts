@@ -7,6 +7,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import mqtt, { type MqttClient } from "mqtt";
+import { resolveMqtt } from "../../src/config/defaults.js";
 import { systemClock } from "../../src/core/clock.js";
 import { silentLogger } from "../../src/core/log.js";
 import type { ReadingSink } from "../../src/core/ports.js";
@@ -166,21 +167,24 @@ async function sourceSubscriber(url: string, n: number, devices: number, kind: P
   };
   const metrics = testMetrics();
   const source = new MqttSource({
-    config: {
-      url,
-      clientId: `bench-source-${process.pid}`,
-      subscriptions: [
-        {
-          topic: `${TOPIC_PREFIX}/+/telemetry`,
-          qos: 0,
-          device: "{1}",
-          product: "meter",
-          timestamp: "ts",
-          values: "$",
-          expectedIntervalMs: 60_000,
-        },
-      ],
-    },
+    config: resolveMqtt(
+      {
+        url,
+        clientId: `bench-source-${process.pid}`,
+        subscriptions: [
+          {
+            topic: `${TOPIC_PREFIX}/+/telemetry`,
+            qos: 0,
+            device: "{1}",
+            product: "meter",
+            timestamp: "ts",
+            values: "$",
+            expectedIntervalMs: 60_000,
+          },
+        ],
+      },
+      process.cwd(),
+    ),
     gatewayId: "bench",
     sink,
     events: testBus(),

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent } from "undici";
+import { resolveOutbox, resolveUpstream } from "../../src/config/defaults.js";
 import { systemClock } from "../../src/core/clock.js";
 import { silentLogger } from "../../src/core/log.js";
 import { openDatabase } from "../../src/store/db.js";
@@ -108,7 +109,8 @@ async function drain(alarms: number, concurrency: number, deadlineMs: number) {
       metrics: testMetrics(),
       events: testBus(log),
       http,
-      upstream: { baseUrl: up.url, concurrency },
+      upstream: resolveUpstream({ baseUrl: up.url, concurrency }),
+      outbox: resolveOutbox(undefined),
     });
     const t0 = performance.now();
     d.start();

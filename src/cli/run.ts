@@ -6,7 +6,6 @@
 // service manager restarts the agent without it.
 
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createAgent } from "../app.js";
 import { reportConfigProblems } from "../config/format.js";
@@ -17,6 +16,7 @@ import { createLogger } from "../core/log.js";
 import { HookActivity } from "../hooks/activity.js";
 import { installExitGuard } from "../hooks/exit-guard.js";
 import { startWatchdog, type Watchdog } from "../hooks/watchdog.js";
+import { DEFAULT_CONFIG } from "./args.js";
 import { type CliIO, waitForShutdownSignal } from "./io.js";
 
 export function packageVersion(): string {
@@ -33,15 +33,16 @@ export function packageVersion(): string {
 export async function main(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: "string", short: "c", default: "./config/agent.json" } },
+    options: { config: { type: "string", short: "c", default: DEFAULT_CONFIG } },
     allowPositionals: false,
   });
-  const file = values.config ?? "./config/agent.json";
+  const file = values.config ?? DEFAULT_CONFIG;
   const { config, problems, secrets } = await loadConfig(file, io.env, { cwd: io.cwd });
   if (!reportConfigProblems(file, problems, config !== null, io.stderr) || config === null) return 1;
-  const pretty = config.log?.pretty ?? (process.stdout.isTTY === true && io.env.NO_COLOR === undefined);
+  // Unset `pretty` means "on a terminal": decided here, where the terminal is known.
+  const pretty = config.log.pretty ?? (process.stdout.isTTY === true && io.env.NO_COLOR === undefined);
   const log = createLogger({
-    level: io.env.EDGE_AGENT_LOG_LEVEL ?? config.log?.level ?? "info",
+    level: io.env.EDGE_AGENT_LOG_LEVEL ?? config.log.level,
     pretty,
     secrets,
   });
@@ -49,14 +50,14 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const hooksLog = log.child({ module: "hooks" });
   // Removed again before returning: src/main.ts ends the process with process.exit(code).
   const removeExitGuard = installExitGuard(hooksLog, hookActivity);
-  const watchdogS = config.hooks?.watchdogS ?? 30;
+  const watchdogS = config.hooks.watchdogS;
   let watchdog: Watchdog | null = null;
   try {
     if (watchdogS > 0) {
       watchdog = startWatchdog({
         activity: hookActivity,
         watchdogMs: Math.round(watchdogS * 1000),
-        dataDir: resolve(config.dataDir ?? "./data"),
+        dataDir: config.dataDir,
         log: hooksLog,
         pretty,
       });

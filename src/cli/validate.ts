@@ -107,7 +107,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   if (config) {
     // Cross-check of rules against the config: work orders need the devices' areaId.
     const areas = await importOptional<(c: Config, dir: string) => Promise<Problem[]>>(
-      "../workorders/area-check.js",
+      "../rules/work-order-areas.js",
       "workOrderAreaWarnings",
     );
     if (areas.ok) problems.push(...(await areas.fn(config, dirs.rulesDir).catch(() => [])));

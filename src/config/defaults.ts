@@ -7,9 +7,12 @@ import type {
   Config,
   HooksConfig,
   HttpConfig,
+  ModbusBusConfig,
+  ModbusConfig,
   ModbusDeviceConfig,
   MqttConfig,
   QuotaConfig,
+  SubscriptionConfig,
   UpstreamConfig,
   WorkOrdersConfig,
 } from "./schema.js";
@@ -21,6 +24,8 @@ export const DEFAULTS = {
   logLevel: "info",
   hooksTimeoutMs: 5000,
   hooksWatchdogS: 30,
+  /** Events waiting per observer hook. */
+  hooksQueueSize: 1000,
   outboxMaxPending: 100_000,
   outboxRetentionDays: 7,
   httpHost: "127.0.0.1",
@@ -31,8 +36,24 @@ export const DEFAULTS = {
   mqttMaxDevices: 10_000,
   /** Facts MQTT readings may add to one device; existing facts always update. */
   mqttMaxValuesPerDevice: 500,
+  mqttKeepaliveS: 30,
+  mqttReconnectMinMs: 1000,
+  mqttReconnectMaxMs: 30_000,
+  /** 256 KiB */
+  mqttMaxPayloadBytes: 256 * 1024,
+  /** Silences of expectedIntervalMs before an MQTT device is offline. */
+  mqttOfflineAfter: 3,
+  modbusIntervalMs: 1000,
   modbusOfflineAfter: 3,
   modbusMaxGap: 10,
+  /** Per request, on every bus. */
+  modbusTimeoutMs: 1000,
+  /** TCP port of tcp and rtu-over-tcp buses. */
+  modbusPort: 502,
+  modbusReconnectMinMs: 500,
+  modbusReconnectMaxMs: 30_000,
+  /** Consecutive failed requests before a bus is reopened: a serial line sees more transient noise than TCP. */
+  modbusReopenAfterFailures: { tcp: 3, rtu: 5, "rtu-over-tcp": 5 },
   upstreamHeartbeatIntervalMs: 30_000,
   upstreamTimeoutMs: 10_000,
   /** Requests in flight at once to one host (upstream deliveries, and hooks' ctx.http on the same client). */
@@ -48,12 +69,35 @@ export const DEFAULTS = {
 type With<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: Exclude<T[P], undefined> };
 type Section<K extends keyof Config> = NonNullable<Config[K]>;
 
-export type ResolvedMqttConfig = With<MqttConfig, "subscriptions" | "maxDevices" | "maxValuesPerDevice">;
-export type ResolvedModbusDeviceConfig = With<ModbusDeviceConfig, "offlineAfter" | "maxGap">;
+export type ResolvedSubscriptionConfig = With<SubscriptionConfig, "offlineAfter">;
+export type ResolvedMqttConfig = Omit<
+  With<
+    MqttConfig,
+    | "subscriptions"
+    | "maxDevices"
+    | "maxValuesPerDevice"
+    | "keepaliveS"
+    | "reconnectMinMs"
+    | "reconnectMaxMs"
+    | "maxPayloadBytes"
+  >,
+  "subscriptions"
+> & { subscriptions: ResolvedSubscriptionConfig[] };
+/** `port` is filled in on tcp and rtu-over-tcp buses only (a serial line has none). */
+export type ResolvedModbusBusConfig = With<
+  ModbusBusConfig,
+  "timeoutMs" | "reconnectMinMs" | "reconnectMaxMs" | "reopenAfterFailures"
+>;
+export type ResolvedModbusDeviceConfig = With<ModbusDeviceConfig, "offlineAfter" | "maxGap" | "intervalMs">;
+export interface ResolvedModbusConfig {
+  buses: ResolvedModbusBusConfig[];
+  devices: ResolvedModbusDeviceConfig[];
+}
 export type ResolvedUpstreamConfig = With<UpstreamConfig, "heartbeatIntervalMs" | "timeoutMs" | "concurrency">;
 export type ResolvedWorkOrdersConfig = With<WorkOrdersConfig, "enabled" | "tenantId" | "timeoutMs">;
-export type ResolvedHooksConfig = With<HooksConfig, "timeoutMs" | "disabled" | "watchdogS">;
+export type ResolvedHooksConfig = With<HooksConfig, "timeoutMs" | "disabled" | "watchdogS" | "queueSize">;
 export type ResolvedHttpConfig = With<HttpConfig, "host" | "port" | "enabled">;
+export type ResolvedOutboxConfig = With<Section<"outbox">, "maxPending" | "retentionDays">;
 
 /**
  * The config the agent runs with: what resolveDefaults returns. Every setting that has a default is
@@ -83,11 +127,11 @@ export type ResolvedConfig = Omit<
   log: With<Section<"log">, "level" | "valuesIntervalMs">;
   devices: Section<"devices">;
   hooks: ResolvedHooksConfig;
-  outbox: With<Section<"outbox">, "maxPending" | "retentionDays">;
+  outbox: ResolvedOutboxConfig;
   quotas: QuotaConfig[];
   http: ResolvedHttpConfig;
   mqtt?: ResolvedMqttConfig;
-  modbus?: { buses: Section<"modbus">["buses"]; devices: ResolvedModbusDeviceConfig[] };
+  modbus?: ResolvedModbusConfig;
   upstream?: ResolvedUpstreamConfig;
   workOrders?: ResolvedWorkOrdersConfig;
 };
@@ -120,71 +164,116 @@ export function resolveDefaults(c: Config, cwd: string): ResolvedConfig {
       valuesIntervalMs: c.log?.valuesIntervalMs ?? DEFAULTS.logValuesIntervalMs,
     },
     devices: c.devices ?? {},
-    hooks: {
-      ...c.hooks,
-      timeoutMs: c.hooks?.timeoutMs ?? DEFAULTS.hooksTimeoutMs,
-      disabled: c.hooks?.disabled ?? [],
-      watchdogS: c.hooks?.watchdogS ?? DEFAULTS.hooksWatchdogS,
-    },
-    outbox: {
-      maxPending: c.outbox?.maxPending ?? DEFAULTS.outboxMaxPending,
-      retentionDays: c.outbox?.retentionDays ?? DEFAULTS.outboxRetentionDays,
-    },
+    hooks: resolveHooks(c.hooks),
+    outbox: resolveOutbox(c.outbox),
     quotas: c.quotas ?? [],
-    http: {
-      ...c.http,
-      host: c.http?.host ?? DEFAULTS.httpHost,
-      port: c.http?.port ?? DEFAULTS.httpPort,
-      enabled: c.http?.enabled ?? true,
-    },
+    http: resolveHttp(c.http),
   };
-  if (c.mqtt) {
-    const tls = c.mqtt.tls;
-    out.mqtt = {
-      ...c.mqtt,
-      ...embeddedBrokerAddress(c.mqtt),
-      ...(tls
-        ? {
-            tls: {
-              ...tls,
-              ...(typeof tls.ca === "string" ? { ca: resolvePath(tls.ca, cwd) } : {}),
-              ...(typeof tls.cert === "string" ? { cert: resolvePath(tls.cert, cwd) } : {}),
-              ...(typeof tls.key === "string" ? { key: resolvePath(tls.key, cwd) } : {}),
-            },
-          }
-        : {}),
-      subscriptions: c.mqtt.subscriptions ?? [],
-      maxDevices: c.mqtt.maxDevices ?? DEFAULTS.mqttMaxDevices,
-      maxValuesPerDevice: c.mqtt.maxValuesPerDevice ?? DEFAULTS.mqttMaxValuesPerDevice,
-    };
-  }
-  if (c.modbus) {
-    out.modbus = {
-      buses: c.modbus.buses ?? [],
-      devices: (c.modbus.devices ?? []).map((d) => ({
-        ...d,
-        offlineAfter: d.offlineAfter ?? DEFAULTS.modbusOfflineAfter,
-        maxGap: d.maxGap ?? DEFAULTS.modbusMaxGap,
-      })),
-    };
-  }
-  if (c.upstream) {
-    out.upstream = {
-      ...c.upstream,
-      heartbeatIntervalMs: c.upstream.heartbeatIntervalMs ?? DEFAULTS.upstreamHeartbeatIntervalMs,
-      timeoutMs: c.upstream.timeoutMs ?? DEFAULTS.upstreamTimeoutMs,
-      concurrency: c.upstream.concurrency ?? DEFAULTS.upstreamConcurrency,
-    };
-  }
-  if (c.workOrders) {
-    out.workOrders = {
-      ...c.workOrders,
-      enabled: c.workOrders.enabled ?? true,
-      tenantId: c.workOrders.tenantId ?? DEFAULTS.workOrdersTenantId,
-      timeoutMs: c.workOrders.timeoutMs ?? DEFAULTS.workOrdersTimeoutMs,
-    };
-  }
+  if (c.mqtt) out.mqtt = resolveMqtt(c.mqtt, cwd);
+  if (c.modbus) out.modbus = resolveModbus(c.modbus);
+  if (c.upstream) out.upstream = resolveUpstream(c.upstream);
+  if (c.workOrders) out.workOrders = resolveWorkOrders(c.workOrders);
   return out;
+}
+
+// One resolver per section, used by resolveDefaults and by the parts that tests (and benches) build
+// from a section written by hand. Each is idempotent: a resolved section resolves to an equal one.
+
+export function resolveHooks(h: HooksConfig | undefined): ResolvedHooksConfig {
+  return {
+    ...h,
+    timeoutMs: h?.timeoutMs ?? DEFAULTS.hooksTimeoutMs,
+    disabled: h?.disabled ?? [],
+    watchdogS: h?.watchdogS ?? DEFAULTS.hooksWatchdogS,
+    queueSize: h?.queueSize ?? DEFAULTS.hooksQueueSize,
+  };
+}
+
+export function resolveOutbox(o: Config["outbox"]): ResolvedOutboxConfig {
+  return {
+    maxPending: o?.maxPending ?? DEFAULTS.outboxMaxPending,
+    retentionDays: o?.retentionDays ?? DEFAULTS.outboxRetentionDays,
+  };
+}
+
+export function resolveHttp(h: HttpConfig | undefined): ResolvedHttpConfig {
+  return {
+    ...h,
+    host: h?.host ?? DEFAULTS.httpHost,
+    port: h?.port ?? DEFAULTS.httpPort,
+    enabled: h?.enabled ?? true,
+  };
+}
+
+/** TLS file paths resolve against `cwd`, the working directory of the process. */
+export function resolveMqtt(m: MqttConfig, cwd: string): ResolvedMqttConfig {
+  const tls = m.tls;
+  return {
+    ...m,
+    ...embeddedBrokerAddress(m),
+    ...(tls
+      ? {
+          tls: {
+            ...tls,
+            ...(typeof tls.ca === "string" ? { ca: resolvePath(tls.ca, cwd) } : {}),
+            ...(typeof tls.cert === "string" ? { cert: resolvePath(tls.cert, cwd) } : {}),
+            ...(typeof tls.key === "string" ? { key: resolvePath(tls.key, cwd) } : {}),
+          },
+        }
+      : {}),
+    subscriptions: (m.subscriptions ?? []).map((s) => ({
+      ...s,
+      offlineAfter: s.offlineAfter ?? DEFAULTS.mqttOfflineAfter,
+    })),
+    maxDevices: m.maxDevices ?? DEFAULTS.mqttMaxDevices,
+    maxValuesPerDevice: m.maxValuesPerDevice ?? DEFAULTS.mqttMaxValuesPerDevice,
+    keepaliveS: m.keepaliveS ?? DEFAULTS.mqttKeepaliveS,
+    reconnectMinMs: m.reconnectMinMs ?? DEFAULTS.mqttReconnectMinMs,
+    reconnectMaxMs: m.reconnectMaxMs ?? DEFAULTS.mqttReconnectMaxMs,
+    maxPayloadBytes: m.maxPayloadBytes ?? DEFAULTS.mqttMaxPayloadBytes,
+  };
+}
+
+export function resolveModbus(m: Partial<ModbusConfig>): ResolvedModbusConfig {
+  return { buses: (m.buses ?? []).map(resolveModbusBus), devices: (m.devices ?? []).map(resolveModbusDevice) };
+}
+
+export function resolveModbusBus(b: ModbusBusConfig): ResolvedModbusBusConfig {
+  return {
+    ...b,
+    ...(b.transport !== "rtu" ? { port: b.port ?? DEFAULTS.modbusPort } : {}),
+    timeoutMs: b.timeoutMs ?? DEFAULTS.modbusTimeoutMs,
+    reconnectMinMs: b.reconnectMinMs ?? DEFAULTS.modbusReconnectMinMs,
+    reconnectMaxMs: b.reconnectMaxMs ?? DEFAULTS.modbusReconnectMaxMs,
+    reopenAfterFailures: b.reopenAfterFailures ?? DEFAULTS.modbusReopenAfterFailures[b.transport],
+  };
+}
+
+export function resolveModbusDevice(d: ModbusDeviceConfig): ResolvedModbusDeviceConfig {
+  return {
+    ...d,
+    intervalMs: d.intervalMs ?? DEFAULTS.modbusIntervalMs,
+    offlineAfter: d.offlineAfter ?? DEFAULTS.modbusOfflineAfter,
+    maxGap: d.maxGap ?? DEFAULTS.modbusMaxGap,
+  };
+}
+
+export function resolveUpstream(u: UpstreamConfig): ResolvedUpstreamConfig {
+  return {
+    ...u,
+    heartbeatIntervalMs: u.heartbeatIntervalMs ?? DEFAULTS.upstreamHeartbeatIntervalMs,
+    timeoutMs: u.timeoutMs ?? DEFAULTS.upstreamTimeoutMs,
+    concurrency: u.concurrency ?? DEFAULTS.upstreamConcurrency,
+  };
+}
+
+export function resolveWorkOrders(w: WorkOrdersConfig): ResolvedWorkOrdersConfig {
+  return {
+    ...w,
+    enabled: w.enabled ?? true,
+    tenantId: w.tenantId ?? DEFAULTS.workOrdersTenantId,
+    timeoutMs: w.timeoutMs ?? DEFAULTS.workOrdersTimeoutMs,
+  };
 }
 
 export function deepFreeze<T>(v: T): T {

@@ -81,7 +81,7 @@ export const SubscriptionSchema = Closed({
   offlineAfter: Type.Optional(
     Type.Integer({
       minimum: 1,
-      description: "Silence of offlineAfter × expectedIntervalMs marks the device offline (default 3)",
+      description: "Silence of offlineAfter × expectedIntervalMs marks the device offline",
     }),
   ),
 });
@@ -139,21 +139,17 @@ export const MqttSchema = Closed(
     keepaliveS: Type.Optional(
       Type.Integer({
         minimum: 0,
-        description: "MQTT keep-alive in seconds (default 30); a dead connection is noticed after 1.5 × this",
+        description: "MQTT keep-alive in seconds; a dead connection is noticed after 1.5 × this",
       }),
     ),
     reconnectMinMs: Type.Optional(
-      PositiveMs(
-        undefined,
-        "First reconnect delay after the connection drops (default 1000); doubles after each failed attempt",
-      ),
+      PositiveMs(undefined, "First reconnect delay after the connection drops; doubles after each failed attempt"),
     ),
-    reconnectMaxMs: Type.Optional(PositiveMs(undefined, "Longest reconnect delay (default 30000)")),
+    reconnectMaxMs: Type.Optional(PositiveMs(undefined, "Longest reconnect delay")),
     maxPayloadBytes: Type.Optional(
       Type.Integer({
         minimum: 64,
-        description:
-          "Largest accepted payload (default 262144, 256 KiB); bigger messages are dropped unread and counted as too-large",
+        description: "Largest accepted payload; bigger messages are dropped unread and counted as too-large",
       }),
     ),
     maxDevices: Type.Optional(
@@ -217,8 +213,8 @@ export const ModbusBusSchema = Closed({
       description: "IP address or name of the meter or gateway; required for tcp and rtu-over-tcp, not allowed for rtu",
     }),
   ),
-  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: "TCP port (default 502)" })),
-  timeoutMs: Type.Optional(PositiveMs(undefined, "How long one request may wait for its answer (default 1000)")),
+  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: "TCP port (tcp and rtu-over-tcp)" })),
+  timeoutMs: Type.Optional(PositiveMs(undefined, "How long one request may wait for its answer")),
   interFrameDelayMs: Type.Optional(
     Type.Integer({
       minimum: 0,
@@ -235,12 +231,9 @@ export const ModbusBusSchema = Closed({
     }),
   ),
   reconnectMinMs: Type.Optional(
-    PositiveMs(
-      undefined,
-      "First reconnect delay of the port or connection (default 500); doubles up to reconnectMaxMs",
-    ),
+    PositiveMs(undefined, "First reconnect delay of the port or connection; doubles up to reconnectMaxMs"),
   ),
-  reconnectMaxMs: Type.Optional(PositiveMs(undefined, "Longest reconnect delay (default 30000)")),
+  reconnectMaxMs: Type.Optional(PositiveMs(undefined, "Longest reconnect delay")),
 });
 
 export const PointTypeSchema = Type.Union(
@@ -307,10 +300,7 @@ export const ModbusDeviceSchema = Closed({
   }),
   product: Type.String({ minLength: 1, description: "Product key that rules select devices by" }),
   intervalMs: Type.Optional(
-    PositiveMs(
-      undefined,
-      "Poll period (default 1000); a poll still running when the next is due is skipped, never queued",
-    ),
+    PositiveMs(undefined, "Poll period; a poll still running when the next is due is skipped, never queued"),
   ),
   offlineAfter: Type.Optional(
     Type.Integer({ minimum: 1, description: "Consecutive failed polls before the device is reported offline" }),
@@ -372,8 +362,7 @@ export const HooksSchema = Closed(
     queueSize: Type.Optional(
       Type.Integer({
         minimum: 1,
-        description:
-          "Events waiting per observer hook (default 1000); beyond it new events are dropped for that hook and counted",
+        description: "Events waiting per observer hook; beyond it new events are dropped for that hook and counted",
       }),
     ),
     /**
@@ -436,7 +425,7 @@ export const WorkOrdersSchema = Closed(
       Type.String({
         minLength: 1,
         default: "1",
-        description: 'Tenant of the work-order platform, sent as the tenant-id header (default "1")',
+        description: "Tenant of the work-order platform, sent as the tenant-id header",
       }),
     ),
     timeoutMs: Type.Optional(PositiveMs(10000, "Per request timeout")),

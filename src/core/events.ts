@@ -44,15 +44,13 @@ export class EventBus {
   }
 
   on<K extends EventName>(event: K, fn: Listener<K>): () => void {
-    let list = this.#listeners[event] as Listener<K>[] | undefined;
-    if (list === undefined) {
-      list = [];
-      (this.#listeners as Record<EventName, unknown>)[event] = list;
-    }
-    list.push(fn);
+    // Copy on write: an emit in progress keeps the list it started with, so a listener that
+    // unsubscribes itself (or subscribes another) never makes a neighbour miss or double an event.
+    const table = this.#listeners as Record<EventName, Listener<K>[] | undefined>;
+    table[event] = [...(table[event] ?? []), fn];
     return () => {
-      const i = list.indexOf(fn);
-      if (i >= 0) list.splice(i, 1);
+      const list = table[event];
+      if (list?.includes(fn)) table[event] = list.filter((l) => l !== fn);
     };
   }
 

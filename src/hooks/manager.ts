@@ -11,7 +11,8 @@
 
 import { basename } from "node:path";
 import type { Dispatcher } from "undici";
-import type { Config, HooksConfig } from "../config/schema.js";
+import type { ResolvedHooksConfig } from "../config/defaults.js";
+import type { Config } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
 import { errorMessage, type Problem } from "../core/errors.js";
 import type { EventBus } from "../core/events.js";
@@ -52,8 +53,9 @@ import type { Hook, HookContext } from "./types.js";
 
 export interface HookManagerOptions {
   dir: string;
+  /** What hooks see as ctx.config (secrets masked). */
   config: Readonly<Config>;
-  hooksConfig?: HooksConfig | undefined;
+  hooksConfig: ResolvedHooksConfig;
   db: Db;
   clock: Clock;
   log: Logger;
@@ -65,13 +67,16 @@ export interface HookManagerOptions {
   http?: Dispatcher | undefined;
   /** Watch hooksDir for edits (default true). */
   watch?: boolean;
-  /** Period of the rescan that backs up fs.watch (default 1000 ms). */
+  /** Period of the rescan that backs up fs.watch (RESCAN_MS unless a test wants it faster). */
   rescanMs?: number;
   /** Where the running hook is recorded for the watchdog and the exit guard (default: a private one). */
   activity?: HookActivity | undefined;
   /** Directory of hook-quarantine.json; without it no hook is ever quarantined. */
   dataDir?: string | undefined;
 }
+
+/** How often hooksDir is listed again, in case fs.watch missed an edit (ms). */
+const RESCAN_MS = 1000;
 
 /** A loaded hook: its module, context, state, event queue and counters. */
 interface Slot extends ObserverSlot {
@@ -112,9 +117,9 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
   constructor(opts: HookManagerOptions) {
     this.#o = opts;
     this.#log = opts.log;
-    const hc = opts.hooksConfig ?? opts.config.hooks ?? {};
-    this.#timeoutMs = hc.timeoutMs ?? 5000;
-    this.#disabled = hc.disabled ?? [];
+    const hc = opts.hooksConfig;
+    this.#timeoutMs = hc.timeoutMs;
+    this.#disabled = hc.disabled;
     this.#activity = opts.activity ?? new HookActivity();
     this.#caller = new HookCaller({
       clock: opts.clock,
@@ -128,7 +133,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       log: opts.log,
       metrics: opts.metrics,
       caller: this.#caller,
-      queueSize: hc.queueSize ?? 1000,
+      queueSize: hc.queueSize,
     });
     this.#interceptors = new Interceptors(this.#caller, opts.log);
     this.alarmInterceptor = this.#interceptors.alarm;
@@ -137,7 +142,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       dir: opts.dir,
       clock: opts.clock,
       log: opts.log,
-      periodMs: opts.rescanMs ?? 1000,
+      periodMs: opts.rescanMs ?? RESCAN_MS,
       onChange: () => {
         if (!this.#running) return;
         this.#serial(() => this.#rescan()).catch((err: unknown) => this.#log.error({ err }, "hooks rescan failed"));

@@ -2,8 +2,8 @@
 // error body (`{"code": 104001, "message": "…", …extra}`), so routes and the server agree byte for byte.
 
 import type { ServerResponse } from "node:http";
+import { redact } from "../core/redact.js";
 import type { HttpError } from "./errors.js";
-import { redact } from "./redact.js";
 
 const JSON_HEADERS = {
   "Content-Type": "application/json; charset=utf-8",

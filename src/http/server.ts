@@ -5,7 +5,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { HttpConfig } from "../config/schema.js";
+import type { ResolvedHttpConfig } from "../config/defaults.js";
 import { AuthFailures } from "../core/auth-failures.js";
 import type { Clock } from "../core/clock.js";
 import { AgentError, errFields, listenErrorCode, type Problem } from "../core/errors.js";
@@ -22,10 +22,10 @@ import type {
   OutboxStats,
   RuleAdmin,
 } from "../core/ports.js";
+import { redact } from "../core/redact.js";
 import { HostCheck, isCrossOrigin, TokenCheck } from "./auth.js";
 import { DEFAULT_MAX_BODY_BYTES, parseJsonObject, readBody } from "./body.js";
 import { CODES, HttpError } from "./errors.js";
-import { redact } from "./redact.js";
 import { sendError, sendJson } from "./respond.js";
 import { alarmRoutes } from "./routes/alarms.js";
 import { hookRoutes } from "./routes/hooks.js";
@@ -39,7 +39,7 @@ import { type HealthReport, statusReport } from "./status.js";
 export type { HealthReport };
 
 export interface HttpApiOptions {
-  config: HttpConfig;
+  config: ResolvedHttpConfig;
   gatewayId: string;
   version: string;
   clock: Clock;
@@ -111,7 +111,7 @@ export class HttpApi {
   }
 
   get host(): string {
-    return this.#o.config.host ?? "127.0.0.1";
+    return this.#o.config.host;
   }
 
   async start(): Promise<void> {
@@ -152,13 +152,13 @@ export class HttpApi {
         reject(
           new AgentError(
             listenErrorCode(err),
-            `cannot listen on ${host}:${this.#o.config.port ?? 8080}: ${err.message} (is another agent running? change http.port)`,
+            `cannot listen on ${host}:${this.#o.config.port}: ${err.message} (is another agent running? change http.port)`,
             { cause: err },
           ),
         );
       };
       server.once("error", onError);
-      server.listen(this.#o.config.port ?? 8080, host, () => {
+      server.listen(this.#o.config.port, host, () => {
         server.off("error", onError);
         resolve();
       });

@@ -7,9 +7,9 @@ import { alarmShape } from "../alarms/shape.js";
 import type { Clock, TimerHandle } from "../core/clock.js";
 import type { EventBus } from "../core/events.js";
 import type { DeviceView } from "../core/ports.js";
+import { redact } from "../core/redact.js";
 import type { Alarm } from "../core/types.js";
 import { type DeviceSummary, summarizeDevice } from "../pipeline/device-page.js";
-import { redact } from "./redact.js";
 
 const FLUSH_MS = 1000;
 const PING_MS = 15_000;

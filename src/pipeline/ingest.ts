@@ -5,7 +5,7 @@
 // devices discovered from MQTT and `maxValuesPerDevice` facts per device. What a bound refuses is
 // counted and logged at a bounded rate; existing devices and existing facts keep updating.
 
-import { DEFAULTS } from "../config/defaults.js";
+import type { ResolvedMqttConfig } from "../config/defaults.js";
 import { type Clock, systemClock } from "../core/clock.js";
 import type { EventBus } from "../core/events.js";
 import { setOwn } from "../core/json-value.js";
@@ -22,11 +22,8 @@ export interface ReadingObserver {
 
 type Handle = { inc(by?: number): void };
 
-/** Bounds on what MQTT readings may create (mqtt.maxDevices, mqtt.maxValuesPerDevice). */
-export interface MqttBounds {
-  maxDevices?: number | undefined;
-  maxValuesPerDevice?: number | undefined;
-}
+/** Bounds on what MQTT readings may create: the resolved mqtt section's maxDevices and maxValuesPerDevice. */
+export type MqttBounds = Pick<ResolvedMqttConfig, "maxDevices" | "maxValuesPerDevice">;
 
 /** At most one log line per refusal kind per this many ms (the next one says how many were not logged). */
 const REFUSAL_LOG_MS = 10_000;
@@ -41,8 +38,8 @@ export class Pipeline implements ReadingSink {
   readonly #rules: RuleEngine;
   readonly #events: EventBus;
   readonly #log: Logger;
-  #alarms: AlarmTracker | null;
-  #observers: readonly ReadingObserver[];
+  readonly #alarms: AlarmTracker | null;
+  readonly #observers: readonly ReadingObserver[];
   readonly #readings: Record<string, Handle>;
   readonly #ruleResults: Handle;
   readonly #failures: Handle;
@@ -68,7 +65,8 @@ export class Pipeline implements ReadingSink {
     events: EventBus;
     log: Logger;
     metrics: MetricsRegistry;
-    /** mqtt.maxDevices and mqtt.maxValuesPerDevice (defaults when absent). */
+    /** The resolved mqtt section. Absent when there is no MQTT source: only it makes MQTT readings,
+     *  so nothing is bounded then. */
     bounds?: MqttBounds | undefined;
     /** For the rate of refusal log lines. */
     clock?: Clock;
@@ -84,8 +82,8 @@ export class Pipeline implements ReadingSink {
     this.#events = opts.events;
     this.#log = opts.log;
     this.#clock = opts.clock ?? systemClock;
-    this.#maxDevices = opts.bounds?.maxDevices ?? DEFAULTS.mqttMaxDevices;
-    this.#maxValues = opts.bounds?.maxValuesPerDevice ?? DEFAULTS.mqttMaxValuesPerDevice;
+    this.#maxDevices = opts.bounds ? opts.bounds.maxDevices : Number.POSITIVE_INFINITY;
+    this.#maxValues = opts.bounds ? opts.bounds.maxValuesPerDevice : Number.POSITIVE_INFINITY;
     this.#devicesRefused = opts.metrics
       .counter(
         "edge_mqtt_devices_refused_total",
@@ -113,15 +111,6 @@ export class Pipeline implements ReadingSink {
       .counter("edge_rule_results_total", "Rule results handed to the alarm tracker (non-zero or changed levels)")
       .bind();
     this.#failures = opts.metrics.counter("edge_pipeline_errors_total", "Readings whose processing failed").bind();
-  }
-
-  /**
-   * Sets the downstream parts after construction. The agent passes them to the constructor; this is
-   * for tests that build their neighbours around an existing pipeline.
-   */
-  connect(parts: { alarms: AlarmTracker; observers?: ReadingObserver[] }): void {
-    this.#alarms = parts.alarms;
-    this.#observers = parts.observers ?? [];
   }
 
   ingest(reading: Reading): void {

@@ -6,7 +6,7 @@
 // A little over 400 lines: every statement on the outbox table, so that the ordering invariant above
 // is checked in one place.
 
-import { DEFAULTS } from "../config/defaults.js";
+import type { ResolvedOutboxConfig } from "../config/defaults.js";
 import type { DeadLetterInfo, OutboxStats, OutboxSummary } from "../core/ports.js";
 import type { Db } from "./db.js";
 
@@ -67,13 +67,12 @@ export interface PlatformAnswer {
 /** Dead-letter reasons that only mean "an earlier item of the same alarm did not go": re-queued with it. */
 export const DEPENDENCY_REASONS = ["no upstream id:", "no orderId:"] as const;
 
-/** Bounds of the outbox; unset ones take their defaults. */
-export interface OutboxLimits {
-  /** Pending rows kept at most; beyond it the oldest notification rows are dropped. */
-  maxPending?: number | undefined;
-  /** Days a row is kept: pending ones then go to dead-letter, settled ones are deleted. */
-  retentionDays?: number | undefined;
-}
+/**
+ * Bounds of the outbox (the resolved `outbox` section): `maxPending` rows kept at most, beyond it the
+ * oldest notification rows are dropped; `retentionDays` a row is kept, after which pending ones go
+ * to dead-letter and settled ones are deleted.
+ */
+export type OutboxLimits = ResolvedOutboxConfig;
 
 export interface LimitsResult {
   /** Pending rows moved to dead-letter by retention. */
@@ -244,9 +243,8 @@ export class OutboxRepo implements OutboxStats {
   }
 
   /** Retention, then the size bound: what the dispatcher runs every few seconds while it works. */
-  applyLimits(now: number, limits: OutboxLimits = {}): LimitsResult {
-    const retentionDays = limits.retentionDays ?? DEFAULTS.outboxRetentionDays;
-    const maxPending = limits.maxPending ?? DEFAULTS.outboxMaxPending;
+  applyLimits(now: number, limits: OutboxLimits): LimitsResult {
+    const { retentionDays, maxPending } = limits;
     const { expired } = this.applyRetention(now, retentionDays * DAY_MS);
     const { dropped, overBy } = this.#db.transaction(() => this.enforceBound(maxPending, now))();
     return { expired, dropped, overBy, maxPending, retentionDays };

@@ -8,8 +8,9 @@
 
 import { setMaxListeners } from "node:events";
 import type { Dispatcher as HttpDispatcher } from "undici";
+import type { ResolvedOutboxConfig, ResolvedUpstreamConfig, ResolvedWorkOrdersConfig } from "../config/defaults.js";
+import { DEFAULTS } from "../config/defaults.js";
 import { configSecrets } from "../config/redact-config.js";
-import type { UpstreamConfig, WorkOrdersConfig } from "../config/schema.js";
 import type { Clock, TimerHandle } from "../core/clock.js";
 import { errFields } from "../core/errors.js";
 import type { EventBus } from "../core/events.js";
@@ -17,7 +18,7 @@ import type { Logger } from "../core/log.js";
 import type { Counter, MetricsRegistry } from "../core/metrics.js";
 import type { UploadInterceptor } from "../core/ports.js";
 import type { Db } from "../store/db.js";
-import { type OutboxClass, type OutboxLimits, OutboxRepo, type OutboxRow } from "../store/outbox-repo.js";
+import { type OutboxClass, OutboxRepo, type OutboxRow } from "../store/outbox-repo.js";
 import { workOrdersEnabled } from "../store/outbox-writer.js";
 import { WorkOrderClient } from "../workorders/client.js";
 import { GroupCommit } from "./group-commit.js";
@@ -27,8 +28,6 @@ import type { Result, SenderContext, SendFailure } from "./senders/context.js";
 import { SENDERS } from "./senders/index.js";
 import { CLASS_TARGET, type TargetName, Targets } from "./targets.js";
 
-export type OutboxOptions = OutboxLimits;
-
 export interface DispatcherOptions {
   db: Db;
   clock: Clock;
@@ -36,9 +35,10 @@ export interface DispatcherOptions {
   metrics: MetricsRegistry;
   events: EventBus;
   http: HttpDispatcher;
-  upstream?: UpstreamConfig | undefined;
-  workOrders?: WorkOrdersConfig | undefined;
-  outbox?: OutboxOptions | undefined;
+  /** The sections as resolveDefaults returns them (config/defaults.ts has a resolver for each). */
+  upstream?: ResolvedUpstreamConfig | undefined;
+  workOrders?: ResolvedWorkOrdersConfig | undefined;
+  outbox: ResolvedOutboxConfig;
   interceptor?: UploadInterceptor | undefined;
   /** Every secret the agent knows (masked in failure reasons); the upstream and work-order
    *  config's own secret-key values are always added. */
@@ -50,7 +50,6 @@ export interface DispatcherOptions {
   tickMs?: number;
 }
 
-export const DEFAULT_CONCURRENCY = 32;
 const MAINTENANCE_EVERY_MS = 10_000;
 
 export class Dispatcher {
@@ -88,7 +87,8 @@ export class Dispatcher {
     this.#log = opts.log;
     this.#random = opts.random ?? Math.random;
     this.#targets = new Targets(this.#random);
-    this.#concurrency = opts.upstream?.concurrency ?? DEFAULT_CONCURRENCY;
+    // Without upstream, only work orders and webhooks are sent: as many at once as upstream's default.
+    this.#concurrency = opts.upstream?.concurrency ?? DEFAULTS.upstreamConcurrency;
     this.#batchSize = opts.batchSize ?? Math.max(64, this.#concurrency * 8);
     this.#outcomes = new GroupCommit<Result>({
       // at once when half of the requests in flight have finished
@@ -325,8 +325,9 @@ export class Dispatcher {
   }
 
   #timeoutMs(target: TargetName): number {
-    if (target === "workorders") return this.#o.workOrders?.timeoutMs ?? 10_000;
-    return this.#o.upstream?.timeoutMs ?? 10_000;
+    // A target without its section is never sent to; the default bounds stop()'s grace period then.
+    if (target === "workorders") return this.#o.workOrders?.timeoutMs ?? DEFAULTS.workOrdersTimeoutMs;
+    return this.#o.upstream?.timeoutMs ?? DEFAULTS.upstreamTimeoutMs;
   }
 
   async #intercept(kind: string, payload: unknown): Promise<unknown | null> {

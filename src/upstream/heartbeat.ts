@@ -3,7 +3,7 @@
 // and at most one is in flight.
 
 import type { Dispatcher as HttpDispatcher } from "undici";
-import type { UpstreamConfig } from "../config/schema.js";
+import type { ResolvedUpstreamConfig } from "../config/defaults.js";
 import type { Clock, TimerHandle } from "../core/clock.js";
 import { errFields } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
@@ -29,7 +29,7 @@ export interface HeartbeatOptions {
   log: Logger;
   metrics?: MetricsRegistry;
   http: HttpDispatcher;
-  upstream: UpstreamConfig;
+  upstream: ResolvedUpstreamConfig;
   gatewayId: string;
   version: string;
   devices: DeviceView;
@@ -70,7 +70,7 @@ export class Heartbeat {
     if (this.#timer !== undefined) return;
     this.#startedAt = this.#o.startedAt ?? this.#o.clock.now();
     this.#abort = new AbortController();
-    this.#timer = this.#o.clock.setInterval(() => this.beat(), this.#o.upstream.heartbeatIntervalMs ?? 30_000);
+    this.#timer = this.#o.clock.setInterval(() => this.beat(), this.#o.upstream.heartbeatIntervalMs);
     this.beat();
   }
 
@@ -159,7 +159,7 @@ export class Heartbeat {
       url: endpoint(this.#o.upstream.baseUrl, "/api/ai/device/heartbeat"),
       headers,
       body: JSON.stringify(payload),
-      timeoutMs: this.#o.upstream.timeoutMs ?? 10_000,
+      timeoutMs: this.#o.upstream.timeoutMs,
       signal: this.#abort.signal,
       secrets: token ? [token] : [],
     });

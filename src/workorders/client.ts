@@ -3,8 +3,7 @@
 // (the outbox's HTTP sender, with its timeout, shutdown signal and answer classification) is passed
 // in, so the client holds no connection and the outbox's retry rules stay in one place.
 
-import { DEFAULTS } from "../config/defaults.js";
-import type { WorkOrdersConfig } from "../config/schema.js";
+import type { ResolvedWorkOrdersConfig } from "../config/defaults.js";
 import { endpoint } from "../core/url.js";
 import type { WorkOrderCreatePayload } from "../store/outbox-payloads.js";
 import { completeBody, createBody } from "./body.js";
@@ -35,7 +34,7 @@ export type CreateAnswer =
 export type CompleteAnswer = { kind: "completed" } | { kind: "retry"; reason: string };
 
 export interface WorkOrderClientOptions<F> {
-  config: WorkOrdersConfig;
+  config: ResolvedWorkOrdersConfig;
   /** Wall-clock ms for the signature's timestamp. */
   now: () => number;
   transport: Transport<F>;
@@ -65,7 +64,7 @@ export class WorkOrderClient<F> {
     const headers = signedHeaders({
       appId: wo.appId,
       appSecret: wo.appSecret,
-      tenantId: wo.tenantId ?? DEFAULTS.workOrdersTenantId,
+      tenantId: wo.tenantId,
       body,
       nowMs: this.#o.now(),
     });

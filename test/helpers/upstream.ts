@@ -407,7 +407,8 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { Agent } from "undici";
-import type { UpstreamConfig, WorkOrdersConfig } from "../../src/config/schema.js";
+import { resolveOutbox, resolveUpstream, resolveWorkOrders } from "../../src/config/defaults.js";
+import type { Config, UpstreamConfig, WorkOrdersConfig } from "../../src/config/schema.js";
 import { type Clock, ManualClock } from "../../src/core/clock.js";
 import { EventBus } from "../../src/core/events.js";
 import { MetricsRegistry } from "../../src/core/metrics.js";
@@ -415,7 +416,7 @@ import type { UploadInterceptor } from "../../src/core/ports.js";
 import { openDatabase } from "../../src/store/db.js";
 import { OutboxRepo } from "../../src/store/outbox-repo.js";
 import { OutboxWriter } from "../../src/store/outbox-writer.js";
-import { Dispatcher, type OutboxOptions } from "../../src/upstream/dispatcher.js";
+import { Dispatcher } from "../../src/upstream/dispatcher.js";
 
 export interface Harness {
   dir: string;
@@ -446,7 +447,7 @@ export function captureLogger(lines: string[]): pino.Logger {
 export function createHarness(opts: {
   upstream?: UpstreamConfig;
   workOrders?: WorkOrdersConfig;
-  outbox?: OutboxOptions;
+  outbox?: Config["outbox"];
   interceptor?: UploadInterceptor;
   clock?: Clock;
 }): Harness {
@@ -466,9 +467,10 @@ export function createHarness(opts: {
     metrics,
     events,
     http,
-    upstream: opts.upstream,
-    workOrders: opts.workOrders,
-    outbox: opts.outbox,
+    // the sections as the loader resolves them
+    upstream: opts.upstream && resolveUpstream(opts.upstream),
+    workOrders: opts.workOrders && resolveWorkOrders(opts.workOrders),
+    outbox: resolveOutbox(opts.outbox),
     interceptor: opts.interceptor,
     random: () => 1,
   });

@@ -3,8 +3,8 @@
 // open it; all data comes from /status and /events, which need the token (docs/http-api.md).
 
 import type { MetricsRegistry } from "../../core/metrics.js";
+import { redact } from "../../core/redact.js";
 import { maskForms, maskText } from "../../core/secrets.js";
-import { redact } from "../redact.js";
 import { sendJson } from "../respond.js";
 import type { EventStreamHub } from "../sse.js";
 import { type HealthReport, readHealth } from "../status.js";

@@ -7,12 +7,14 @@
 // Over 400 lines: one request queue and the connection it owns (open, reopen, backoff, silence after
 // a fault) change together; framing is rtu.ts and the TCP link is link.ts.
 
+import type { ResolvedModbusBusConfig } from "../../config/defaults.js";
 import type { ModbusBusConfig } from "../../config/schema.js";
 import type { Clock, TimerHandle } from "../../core/clock.js";
 import { AgentError, type ErrorCode, errorMessage } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import type { MetricsRegistry } from "../../core/metrics.js";
-import { LinkError, type ModbusLink, openLink } from "./link.js";
+import { openLink } from "./link.js";
+import { LinkError, type ModbusLink } from "./link-types.js";
 
 /** `frame`: an answer that does not belong to the request (wrong unit, garbled, incomplete). */
 export type RequestFailure = "timeout" | "exception" | "crc" | "frame" | "disconnected" | "error";
@@ -56,19 +58,12 @@ interface Job {
 type State = "idle" | "connecting" | "open" | "backoff" | "stopped";
 
 export interface BusOptions {
-  config: ModbusBusConfig;
+  /** The resolved bus (resolveModbusBus in config/defaults.ts). */
+  config: ResolvedModbusBusConfig;
   clock: Clock;
   log: Logger;
   metrics: MetricsRegistry;
 }
-
-export const DEFAULT_TIMEOUT_MS = 1000;
-const DEFAULT_RECONNECT_MIN_MS = 500;
-const DEFAULT_RECONNECT_MAX_MS = 30_000;
-/** Consecutive failed requests after which a TCP connection is presumed half-open and reopened. */
-const TCP_FAILURES_BEFORE_REOPEN = 3;
-/** Consecutive failed requests after which a serial port (or device server connection) is reopened. */
-export const RTU_FAILURES_BEFORE_REOPEN = 5;
 
 /** Silence between frames: 3.5 characters (fixed 1.75 ms above 19200 baud, per the RTU spec). */
 export function interFrameGapMs(cfg: ModbusBusConfig): number {
@@ -84,7 +79,7 @@ export function interFrameGapMs(cfg: ModbusBusConfig): number {
 export class ModbusBus {
   readonly id: string;
   readonly timeoutMs: number;
-  readonly #cfg: ModbusBusConfig;
+  readonly #cfg: ResolvedModbusBusConfig;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #queue: Job[] = [];
@@ -124,12 +119,11 @@ export class ModbusBus {
     this.id = opts.config.id;
     this.#clock = opts.clock;
     this.#log = opts.log;
-    this.timeoutMs = opts.config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = opts.config.timeoutMs;
     this.#gapMs = interFrameGapMs(opts.config);
-    this.#reopenAfter =
-      opts.config.reopenAfterFailures ??
-      (opts.config.transport === "tcp" ? TCP_FAILURES_BEFORE_REOPEN : RTU_FAILURES_BEFORE_REOPEN);
-    this.#backoffMs = opts.config.reconnectMinMs ?? DEFAULT_RECONNECT_MIN_MS;
+    // A TCP connection that fails this often is presumed half-open; a serial line, wedged.
+    this.#reopenAfter = opts.config.reopenAfterFailures;
+    this.#backoffMs = opts.config.reconnectMinMs;
     const req = opts.metrics.counter("edge_modbus_requests_total", "Modbus requests by bus and result");
     const bus = this.id;
     this.#m = {
@@ -208,7 +202,7 @@ export class ModbusBus {
 
   #where(): string {
     const c = this.#cfg;
-    return c.transport === "rtu" ? `${c.path}` : `${c.host}:${c.port ?? 502}`;
+    return c.transport === "rtu" ? `${c.path}` : `${c.host}:${c.port}`;
   }
 
   #pump(): void {
@@ -380,7 +374,7 @@ export class ModbusBus {
         this.#lastError = "";
         this.#state = "open";
         this.#m.connected.set(1);
-        this.#backoffMs = this.#cfg.reconnectMinMs ?? DEFAULT_RECONNECT_MIN_MS;
+        this.#backoffMs = this.#cfg.reconnectMinMs;
         this.#consecutiveFailures = 0;
         this.#lastEnd = this.#clock.monotonic();
         this.#pump();
@@ -399,7 +393,7 @@ export class ModbusBus {
     this.#lastError = why;
     this.#m.connected.set(0);
     const delay = this.#backoffMs;
-    this.#backoffMs = Math.min(this.#backoffMs * 2, this.#cfg.reconnectMaxMs ?? DEFAULT_RECONNECT_MAX_MS);
+    this.#backoffMs = Math.min(this.#backoffMs * 2, this.#cfg.reconnectMaxMs);
     const line = `Modbus bus ${this.id} (${this.#where()}) ${wasOpen ? "lost its connection" : "cannot connect"}: ${why}; retrying in ${Math.round(delay)} ms`;
     if (quiet) this.#log.debug({ bus: this.id, retryInMs: Math.round(delay) }, line);
     else this.#log.warn({ bus: this.id, retryInMs: Math.round(delay) }, line);

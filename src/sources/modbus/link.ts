@@ -4,55 +4,14 @@
 // modbus-serial's RTU ports keep stale bytes across requests and can return the previous answer.
 
 import modbusSerial from "modbus-serial";
-import type { ModbusBusConfig } from "../../config/schema.js";
-import type { Clock } from "../../core/clock.js";
+import { DEFAULTS } from "../../config/defaults.js";
 import { errorMessage } from "../../core/errors.js";
+import type { LinkOptions, ModbusLink } from "./link-types.js";
 import { openRtuOverTcp, openSerial } from "./rtu.js";
 
 type Client = InstanceType<typeof modbusSerial.default>;
 // At run time the CommonJS module object is the client class itself.
 const ModbusRTU = modbusSerial as unknown as new () => Client;
-
-/** Why one request failed, as the link saw it; the bus adds the unit, bus and request. */
-export type LinkFailure = "timeout" | "crc" | "frame" | "exception";
-
-export class LinkError extends Error {
-  readonly kind: LinkFailure;
-  readonly exceptionCode: number | undefined;
-  constructor(kind: LinkFailure, message: string, exceptionCode?: number) {
-    super(message);
-    this.name = "LinkError";
-    this.kind = kind;
-    this.exceptionCode = exceptionCode;
-  }
-}
-
-export interface LinkEvents {
-  /** The port or connection is gone (closed by the peer, adapter pulled, socket error). */
-  lost(why: string): void;
-}
-
-export interface ModbusLink {
-  read(unit: number, fc: 1 | 2 | 3 | 4, address: number, count: number): Promise<number[] | boolean[]>;
-  writeCoil(unit: number, address: number, on: boolean): Promise<void>;
-  /** One register is written with FC6, several with FC16. */
-  writeRegisters(unit: number, address: number, regs: readonly number[]): Promise<void>;
-  /**
-   * Monotonic time after which the line has been quiet long enough to send (the last stray byte
-   * plus the silence that ends a frame); 0 when the transport does not need it.
-   */
-  quietAt(): number;
-  close(): Promise<void>;
-}
-
-export interface LinkOptions {
-  config: ModbusBusConfig;
-  clock: Clock;
-  timeoutMs: number;
-  /** Silence that ends a frame on this line, in ms. */
-  gapMs: number;
-  events: LinkEvents;
-}
 
 export function openLink(opts: LinkOptions): Promise<ModbusLink> {
   const t = opts.config.transport;
@@ -73,7 +32,7 @@ async function openTcp(opts: LinkOptions): Promise<ModbusLink> {
   client.setTimeout(opts.timeoutMs);
   const link = new TcpLink(client);
   try {
-    await client.connectTCP(opts.config.host ?? "127.0.0.1", { port: opts.config.port ?? 502 });
+    await client.connectTCP(opts.config.host ?? "127.0.0.1", { port: opts.config.port ?? DEFAULTS.modbusPort });
   } catch (err) {
     await link.close();
     throw err;

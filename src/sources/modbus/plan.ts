@@ -2,10 +2,10 @@
 // (contiguous or within maxGap, at most 125 registers / 2000 bits per request). Computed once per
 // config; the poller only walks the plan. Greedy merging over address-sorted points is optimal here.
 
+import { DEFAULTS, resolveModbusDevice } from "../../config/defaults.js";
 import type { Config, ModbusDeviceConfig, ModbusPointConfig } from "../../config/schema.js";
 import { isBitTable, type PointTable, pointWidth } from "./decode.js";
 
-export const DEFAULT_MAX_GAP = 10;
 export const MAX_REGISTERS = 125;
 export const MAX_BITS = 2000;
 
@@ -45,7 +45,8 @@ export function readFor(table: PointTable, points: readonly ModbusPointConfig[])
   };
 }
 
-export function planDevice(device: ModbusDeviceConfig, maxGap = device.maxGap ?? DEFAULT_MAX_GAP): PlannedRead[] {
+/** `maxGap`: the device's, or its default when the device config is not resolved (validate, tools). */
+export function planDevice(device: ModbusDeviceConfig, maxGap = device.maxGap ?? DEFAULTS.modbusMaxGap): PlannedRead[] {
   return planPoints(device.points, maxGap);
 }
 
@@ -83,12 +84,12 @@ export function formatPlan(config: Config): string {
   const lines: string[] = ["Modbus request plan (one poll of each device):"];
   let total = 0;
   let points = 0;
-  for (const d of devices) {
-    const plan = planDevice(d);
+  for (const d of devices.map(resolveModbusDevice)) {
+    const plan = planDevice(d, d.maxGap);
     total += plan.length;
     points += d.points.length;
     lines.push(
-      `  ${d.id} (bus ${d.bus}, unit ${d.unitId}, every ${d.intervalMs ?? 1000} ms, max gap ${d.maxGap ?? DEFAULT_MAX_GAP}): ` +
+      `  ${d.id} (bus ${d.bus}, unit ${d.unitId}, every ${d.intervalMs} ms, max gap ${d.maxGap}): ` +
         `${plan.length} request${plan.length === 1 ? "" : "s"} for ${d.points.length} point${d.points.length === 1 ? "" : "s"}`,
     );
     for (const r of plan) {

@@ -8,9 +8,10 @@
 import { createConnection, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { SerialPort } from "serialport";
+import { DEFAULTS } from "../../config/defaults.js";
 import type { Clock, TimerHandle } from "../../core/clock.js";
 import { errorMessage } from "../../core/errors.js";
-import { LinkError, type LinkOptions, type ModbusLink } from "./link.js";
+import { LinkError, type LinkOptions, type ModbusLink } from "./link-types.js";
 
 const CRC_TABLE = (() => {
   const t = new Uint16Array(256);
@@ -282,7 +283,7 @@ export async function openSerial(opts: LinkOptions): Promise<ModbusLink> {
 
 export async function openRtuOverTcp(opts: LinkOptions): Promise<ModbusLink> {
   const c = opts.config;
-  const socket: Socket = createConnection({ host: c.host ?? "127.0.0.1", port: c.port ?? 502 });
+  const socket: Socket = createConnection({ host: c.host ?? "127.0.0.1", port: c.port ?? DEFAULTS.modbusPort });
   let open = false;
   socket.setNoDelay(true);
   socket.on("error", (err) => {

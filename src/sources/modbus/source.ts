@@ -4,7 +4,8 @@
 // "Illegal data address" on a merged read splits it (contiguous groups, then single points) and the
 // device's plan keeps the split. Reachability changes go to the sink after `offlineAfter` failures.
 
-import type { Config, ModbusConfig, ModbusDeviceConfig, ModbusPointConfig } from "../../config/schema.js";
+import { type ResolvedModbusConfig, type ResolvedModbusDeviceConfig, resolveModbus } from "../../config/defaults.js";
+import type { Config, ModbusConfig, ModbusPointConfig } from "../../config/schema.js";
 import type { Clock, TimerHandle } from "../../core/clock.js";
 import { AgentError, errorMessage } from "../../core/errors.js";
 import type { EventBus } from "../../core/events.js";
@@ -15,11 +16,10 @@ import type { MetricValue, Reading } from "../../core/types.js";
 import { ModbusBus, ModbusRequestError } from "./bus.js";
 import { decodeRegisters, encodeBool, encodeRegisters, isBitTable, withBit } from "./decode.js";
 import { type PlannedRead, planDevice, planPoints, readFor } from "./plan.js";
-
-export const DEFAULT_INTERVAL_MS = 1000;
-export const DEFAULT_OFFLINE_AFTER = 3;
+import type { ModbusWrites } from "./writes.js";
 
 export interface ModbusSourceOptions {
+  /** The modbus section; resolved here if it is not yet (tests and tools write it by hand). */
   config: ModbusConfig;
   devices?: Config["devices"];
   sink: ReadingSink;
@@ -27,6 +27,8 @@ export interface ModbusSourceOptions {
   clock: Clock;
   log: Logger;
   metrics: MetricsRegistry;
+  /** The writer hooks hold: it reaches this source while it runs. */
+  writes?: ModbusWrites | undefined;
 }
 
 type Counter = { inc(by?: number): void; get(): number };
@@ -37,7 +39,7 @@ interface PlanStep extends PlannedRead {
 }
 
 class DevicePoller {
-  readonly cfg: ModbusDeviceConfig;
+  readonly cfg: ResolvedModbusDeviceConfig;
   readonly bus: ModbusBus;
   readonly product: string;
   readonly plan: PlanStep[];
@@ -50,13 +52,13 @@ class DevicePoller {
   timer: TimerHandle | undefined;
   readonly polls: { ok: Counter; failed: Counter; skipped: Counter };
 
-  constructor(cfg: ModbusDeviceConfig, bus: ModbusBus, product: string, metrics: MetricsRegistry) {
+  constructor(cfg: ResolvedModbusDeviceConfig, bus: ModbusBus, product: string, metrics: MetricsRegistry) {
     this.cfg = cfg;
     this.bus = bus;
     this.product = product;
-    this.plan = planDevice(cfg).map((r) => ({ ...r, level: 0 }));
-    this.intervalMs = cfg.intervalMs ?? DEFAULT_INTERVAL_MS;
-    this.offlineAfter = cfg.offlineAfter ?? DEFAULT_OFFLINE_AFTER;
+    this.plan = planDevice(cfg, cfg.maxGap).map((r) => ({ ...r, level: 0 }));
+    this.intervalMs = cfg.intervalMs;
+    this.offlineAfter = cfg.offlineAfter;
     const polls = metrics.counter("edge_modbus_polls_total", "Modbus device polls by result");
     this.polls = {
       ok: polls.bind({ device: cfg.id, result: "ok" }),
@@ -69,13 +71,17 @@ class DevicePoller {
 export class ModbusSource {
   readonly writer: ModbusWriter;
   readonly #opts: ModbusSourceOptions;
+  readonly #config: ResolvedModbusConfig;
   readonly #buses = new Map<string, ModbusBus>();
   readonly #pollers = new Map<string, DevicePoller>();
   readonly #inflight = new Set<Promise<void>>();
   #running = false;
+  #detachWrites: (() => void) | null = null;
 
   constructor(opts: ModbusSourceOptions) {
     this.#opts = opts;
+    // The one place a hand-written section gets its defaults; the agent's is resolved already.
+    this.#config = resolveModbus(opts.config);
     this.writer = { write: (d, p, v) => this.write(d, p, v) };
   }
 
@@ -86,7 +92,8 @@ export class ModbusSource {
 
   async start(): Promise<void> {
     if (this.#running) return;
-    const { config, clock, log, metrics } = this.#opts;
+    const { clock, log, metrics } = this.#opts;
+    const config = this.#config;
     for (const b of config.buses) {
       this.#buses.set(b.id, new ModbusBus({ config: b, clock, log, metrics }));
     }
@@ -101,6 +108,7 @@ export class ModbusSource {
       this.#pollers.set(d.id, new DevicePoller(d, bus, product, metrics));
     }
     this.#running = true;
+    this.#detachWrites = this.#opts.writes?.attach(this.writer) ?? null;
     for (const b of this.#buses.values()) b.start();
     for (const p of this.#pollers.values()) {
       this.#tick(p);
@@ -115,6 +123,8 @@ export class ModbusSource {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    this.#detachWrites?.();
+    this.#detachWrites = null;
     for (const p of this.#pollers.values()) {
       this.#opts.clock.clearInterval(p.timer);
       p.timer = undefined;

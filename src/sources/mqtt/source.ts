@@ -8,7 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from "mqtt";
-import type { MqttConfig } from "../../config/schema.js";
+import type { ResolvedMqttConfig, ResolvedSubscriptionConfig } from "../../config/defaults.js";
 import type { Clock, TimerHandle } from "../../core/clock.js";
 import { AgentError, errorMessage } from "../../core/errors.js";
 import type { EventBus } from "../../core/events.js";
@@ -25,12 +25,8 @@ import {
   type SubscriptionMapper,
 } from "./subscription.js";
 
-export const MQTT_DEFAULTS = {
-  reconnectMinMs: 1000,
-  reconnectMaxMs: 30_000,
-  keepaliveS: 30,
-  maxPayloadBytes: 256 * 1024,
-  offlineAfter: 3,
+/** Behaviour constants (the settings' defaults are DEFAULTS in config/defaults.ts). */
+export const MQTT_TIMING = {
   /** At most one log line per bad-input reason per this many ms. */
   logEveryMs: 10_000,
   /** start() resolves after this long even when the broker is unreachable (the client keeps retrying). */
@@ -50,7 +46,7 @@ const RESULTS: readonly Result[] = [
 ];
 
 interface Route {
-  mapper: SubscriptionMapper;
+  mapper: SubscriptionMapper<ResolvedSubscriptionConfig>;
   /** Device id from the topic, null when it comes from the payload. */
   device: string | null;
 }
@@ -71,7 +67,7 @@ interface Counter {
 const ROUTE_CACHE_MAX = 20_000;
 
 export class MqttSource {
-  readonly #config: MqttConfig;
+  readonly #config: ResolvedMqttConfig;
   readonly #clientId: string;
   readonly #sink: ReadingSink;
   readonly #devices: DeviceView | undefined;
@@ -79,7 +75,7 @@ export class MqttSource {
   readonly #events: EventBus;
   readonly #clock: Clock;
   readonly #log: Logger;
-  readonly #mappers: SubscriptionMapper[];
+  readonly #mappers: SubscriptionMapper<ResolvedSubscriptionConfig>[];
   readonly #maxPayload: number;
   readonly #minBackoff: number;
   readonly #maxBackoff: number;
@@ -96,7 +92,8 @@ export class MqttSource {
   #subscribedOnce = false;
 
   constructor(opts: {
-    config: MqttConfig;
+    /** The resolved section (resolveMqtt in config/defaults.ts). */
+    config: ResolvedMqttConfig;
     gatewayId: string;
     sink: ReadingSink;
     /** The devices the sink kept: a silence watch is made only for a device the sink did not refuse. */
@@ -111,14 +108,14 @@ export class MqttSource {
     this.#sink = opts.sink;
     this.#devices = opts.devices;
     // The sink refuses devices past mqtt.maxDevices; the watches never outgrow that either.
-    this.#maxWatches = opts.config.maxDevices ?? Number.POSITIVE_INFINITY;
+    this.#maxWatches = opts.config.maxDevices;
     this.#events = opts.events;
     this.#clock = opts.clock;
     this.#log = opts.log;
-    this.#mappers = compileSubscriptions(opts.config.subscriptions ?? []);
-    this.#maxPayload = opts.config.maxPayloadBytes ?? MQTT_DEFAULTS.maxPayloadBytes;
-    this.#minBackoff = opts.config.reconnectMinMs ?? MQTT_DEFAULTS.reconnectMinMs;
-    this.#maxBackoff = Math.max(this.#minBackoff, opts.config.reconnectMaxMs ?? MQTT_DEFAULTS.reconnectMaxMs);
+    this.#mappers = compileSubscriptions(opts.config.subscriptions);
+    this.#maxPayload = opts.config.maxPayloadBytes;
+    this.#minBackoff = opts.config.reconnectMinMs;
+    this.#maxBackoff = Math.max(this.#minBackoff, opts.config.reconnectMaxMs);
     const messages = opts.metrics.counter("edge_mqtt_messages_total", "MQTT messages received, by result");
     const results: Partial<Record<Result, Counter>> = {};
     for (const r of RESULTS) results[r] = messages.bind({ result: r });
@@ -178,7 +175,7 @@ export class MqttSource {
         this.#onFirstSubscribe = null;
         resolve();
       };
-      const timer = setTimeout(done, MQTT_DEFAULTS.startWaitMs);
+      const timer = setTimeout(done, MQTT_TIMING.startWaitMs);
       client.once("close", done);
       this.#onFirstSubscribe = done;
     });
@@ -230,7 +227,7 @@ export class MqttSource {
       clientId: this.#clientId,
       clean: false,
       protocolVersion: 4,
-      keepalive: c.keepaliveS ?? MQTT_DEFAULTS.keepaliveS,
+      keepalive: c.keepaliveS,
       reconnectPeriod: this.#minBackoff,
       connectTimeout: 10_000,
       // We resubscribe ourselves on a lost session, with our own QoS and logging.
@@ -360,7 +357,7 @@ export class MqttSource {
     return null;
   }
 
-  #seen(deviceId: string, intervalMs: number, offlineAfter: number | undefined): void {
+  #seen(deviceId: string, intervalMs: number, offlineAfter: number): void {
     const now = this.#clock.monotonic();
     let w = this.#watches.get(deviceId);
     if (w === undefined) {
@@ -374,7 +371,7 @@ export class MqttSource {
       w = {
         lastSeen: now,
         intervalMs,
-        silenceMs: intervalMs * (offlineAfter ?? MQTT_DEFAULTS.offlineAfter),
+        silenceMs: intervalMs * offlineAfter,
         offline: false,
       };
       this.#watches.set(deviceId, w);
@@ -396,7 +393,7 @@ export class MqttSource {
   #rateLog(key: string, level: "warn" | "error", fields: Record<string, unknown>, msg: string): void {
     const now = this.#clock.monotonic();
     const entry = this.#lastLog.get(key);
-    if (entry !== undefined && now - entry.at < MQTT_DEFAULTS.logEveryMs) {
+    if (entry !== undefined && now - entry.at < MQTT_TIMING.logEveryMs) {
       entry.suppressed++;
       return;
     }

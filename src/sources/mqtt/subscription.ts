@@ -127,8 +127,9 @@ interface TemplatePart {
 }
 
 /** A compiled subscription. `match` and `map` are the per-message calls. */
-export class SubscriptionMapper {
-  readonly config: SubscriptionConfig;
+/** `C`: the subscription as given, e.g. resolved (with offlineAfter) when the source built it. */
+export class SubscriptionMapper<C extends SubscriptionConfig = SubscriptionConfig> {
+  readonly config: C;
   readonly filter: string;
   readonly qos: 0 | 1 | 2;
   /** Topic filter levels; "+" and "#" are wildcards. */
@@ -142,7 +143,7 @@ export class SubscriptionMapper {
   readonly #skipKeys: ReadonlySet<string>;
   readonly #product: string;
 
-  constructor(config: SubscriptionConfig) {
+  constructor(config: C) {
     this.config = config;
     this.filter = config.topic;
     this.qos = config.qos ?? 0;
@@ -387,6 +388,6 @@ function compileTemplate(tpl: string, wildcards: number): TemplatePart[] {
 }
 
 /** Compiles every subscription once; `route` finds the first that matches a topic. */
-export function compileSubscriptions(subs: readonly SubscriptionConfig[]): SubscriptionMapper[] {
+export function compileSubscriptions<C extends SubscriptionConfig>(subs: readonly C[]): SubscriptionMapper<C>[] {
   return subs.map((s) => new SubscriptionMapper(s));
 }

@@ -259,11 +259,14 @@ test("batching: changes wait for batchMaxDelayMs on the clock, or commit at once
   let created = 0;
   r.events.on("alarmCreated", () => created++);
   const ru = rule();
+  const timers = r.clock.pendingTimers();
   for (let i = 0; i < 10; i++) {
     const d = r.devices.device(`d${i}`);
     r.svc.observe(ru, d, 2, reading(d, { voltage: 260 }));
   }
-  await new Promise((res) => setImmediate(res));
+  // the ten wait in the commit queue for one timer on the (manual) clock, not for the event loop
+  assert.equal(r.svc.pendingChanges, 10);
+  assert.equal(r.clock.pendingTimers(), timers + 1, "one batch timer");
   assert.equal(created, 0, "the window has not elapsed");
   r.clock.advance(4);
   assert.equal(created, 0);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterEach, test } from "node:test";
 import type { DeviceState, RuleDefinition } from "../../../src/core/types.js";
 import { type Harness, harness, sampleAlarm } from "../../fixtures/hooks/harness.js";
+import { ObservedActivity } from "../../helpers/hook-activity.js";
 import { waitFor } from "../../helpers/wait.js";
 
 const EXAMPLES = ["wecom-alarm-notify.mjs", "critical-interlock.mjs", "raw-forwarder.mjs"];
@@ -67,6 +68,8 @@ const rule: RuleDefinition = {
 
 test("without configuration the examples load, send nothing and do not subscribe to raw payloads", async () => {
   h = withExamples();
+  const activity = new ObservedActivity();
+  h.manager = h.make({ activity });
   await h.manager.start();
   assert.deepEqual(
     h.manager.list().map((i) => [i.name, i.state]),
@@ -79,8 +82,13 @@ test("without configuration the examples load, send nothing and do not subscribe
   assert.equal(h.events.hasListeners("rawMessage"), false);
   h.events.emit("alarmCreated", sampleAlarm(), device, rule);
   await waitFor(() => h.logs.some((l) => l.msg === "interlock off (set INTERLOCK_DEVICE to arm it)"));
-  // The drain starts on the next event-loop turn and these calls return at once when unconfigured.
-  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  // Both alarm hooks ran for the alarm and finished: whatever they were going to write or post is done.
+  await waitFor(
+    () =>
+      activity.handled("critical-interlock", "onAlarmCreated") &&
+      activity.handled("wecom-alarm-notify", "onAlarmCreated"),
+    { what: "the alarm hooks handled the alarm" },
+  );
   assert.equal(h.writes.length, 0);
   assert.equal(
     h.manager.list().reduce((n, i) => n + i.errors, 0),

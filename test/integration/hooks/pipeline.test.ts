@@ -93,8 +93,9 @@ test("every hook point fires from the pipeline with the right arguments; bad hoo
     events: h.events,
     log: silentLogger(),
     metrics: h.metrics,
+    alarms,
+    observers: [quotas],
   });
-  pipeline.connect({ alarms, observers: [quotas] });
   await alarms.start();
   await h.manager.start();
   await quotas.start();

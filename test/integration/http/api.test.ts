@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
+import { resolveHttp } from "../../../src/config/defaults.js";
 import { AgentError } from "../../../src/core/errors.js";
 import { silentLogger } from "../../../src/core/log.js";
 import { testBus } from "../../helpers/harness.js";
@@ -78,7 +79,7 @@ describe("authentication", () => {
     for (const token of [undefined, ""]) {
       const api = new HttpApi({
         ...minimalOptions(log),
-        config: { host: "0.0.0.0", port: 0, ...(token === undefined ? {} : { token }) },
+        config: resolveHttp({ host: "0.0.0.0", port: 0, ...(token === undefined ? {} : { token }) }),
       });
       await assert.rejects(api.start(), (err: unknown) => {
         assert.ok(err instanceof AgentError);
@@ -90,7 +91,7 @@ describe("authentication", () => {
   });
   it("a port another program holds is EA_PORT_IN_USE, naming the address and the setting", async () => {
     const { HttpApi } = await import("../../../src/http/server.js");
-    const api = new HttpApi({ ...minimalOptions(silentLogger()), config: { port: h.api.port } });
+    const api = new HttpApi({ ...minimalOptions(silentLogger()), config: resolveHttp({ port: h.api.port }) });
     await assert.rejects(api.start(), (err: unknown) => {
       assert.ok(err instanceof AgentError);
       assert.equal(err.code, "EA_PORT_IN_USE");
@@ -103,7 +104,7 @@ describe("authentication", () => {
 
 function minimalOptions(log: ReturnType<typeof silentLogger>) {
   return {
-    config: {},
+    config: resolveHttp(undefined),
     gatewayId: "g",
     version: "0",
     clock: h.clock,

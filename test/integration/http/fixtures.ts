@@ -2,6 +2,7 @@
 // admin, outbox stats), backed by plain maps, plus a helper that starts a real HttpApi on a free
 // loopback port. They stand in for the SQLite-backed classes so the API can be tested on its own.
 
+import { resolveHttp } from "../../../src/config/defaults.js";
 import { ManualClock } from "../../../src/core/clock.js";
 import type { Problem } from "../../../src/core/errors.js";
 import type { EventBus } from "../../../src/core/events.js";
@@ -268,7 +269,7 @@ export async function startHarness(over: Partial<HttpApiOptions> = {}): Promise<
   const metrics = testMetrics();
   const healthy = { ok: true };
   const api = new HttpApi({
-    config: { host: "127.0.0.1", port: 0, token: TOKEN },
+    config: resolveHttp({ host: "127.0.0.1", port: 0, token: TOKEN }),
     gatewayId: "gw-test",
     version: "9.9.9",
     clock,

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
+import { resolveHttp } from "../../../src/config/defaults.js";
 import { type Harness, makeAlarm, startHarness, TOKEN } from "./fixtures.js";
 
 interface Raw {
@@ -57,7 +58,9 @@ describe("Host check without a token (the demo's loopback setup)", () => {
   let h: Harness;
   let port: number;
   before(async () => {
-    h = await startHarness({ config: { host: "127.0.0.1", port: 0, allowedHosts: ["gw-01.plant.example"] } });
+    h = await startHarness({
+      config: resolveHttp({ host: "127.0.0.1", port: 0, allowedHosts: ["gw-01.plant.example"] }),
+    });
     port = h.api.port;
     h.alarms.put(makeAlarm("a-1"));
   });

@@ -69,8 +69,14 @@ test("a platform export in rules/ loads without edits and raises alarms through 
     assert.equal(defs.leak?.level, 5);
     assert.equal(defs.leak?.off, true);
 
-    const pipeline = new Pipeline({ devices, rules: set, events: r.events, log, metrics: testMetrics() });
-    pipeline.connect({ alarms: r.svc });
+    const pipeline = new Pipeline({
+      devices,
+      rules: set,
+      events: r.events,
+      log,
+      metrics: testMetrics(),
+      alarms: r.svc,
+    });
     pipeline.ingest({
       deviceId: "pump-7",
       product: "pump",

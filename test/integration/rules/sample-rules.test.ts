@@ -38,8 +38,7 @@ test("sample rules give the demo meter's swell levels 0 → 1 → 2 and catch th
       flush: async () => {},
     };
     const devices = new DeviceRegistry({ events });
-    const pipeline = new Pipeline({ devices, rules: set, events, log, metrics: testMetrics() });
-    pipeline.connect({ alarms: tracker });
+    const pipeline = new Pipeline({ devices, rules: set, events, log, metrics: testMetrics(), alarms: tracker });
     const read = (values: Reading["values"], deviceId = "meter-01") => {
       seen.length = 0;
       pipeline.ingest({ deviceId, product: "meter", ts: clock.now(), values, source: "modbus" });

@@ -218,6 +218,7 @@ test("paused by a wrong token; restarted with the fixed token, the backlog drain
   await waitFor(() => (h?.repo.summary(h.clock.now()).paused ? true : undefined), { what: "paused" });
   await h.dispatcher.stop();
   const { Dispatcher } = await import("../../../src/upstream/dispatcher.js");
+  const { resolveOutbox, resolveUpstream } = await import("../../../src/config/defaults.js");
   const fixed = new Dispatcher({
     db: h.db,
     clock: h.clock,
@@ -225,7 +226,8 @@ test("paused by a wrong token; restarted with the fixed token, the backlog drain
     metrics: h.metrics,
     events: h.events,
     http: h.http,
-    upstream: { baseUrl: up.url, token: "fixed-token-1" },
+    upstream: resolveUpstream({ baseUrl: up.url, token: "fixed-token-1" }),
+    outbox: resolveOutbox(undefined),
   });
   fixed.start();
   try {

@@ -1,6 +1,7 @@
 // Heartbeat (SPEC §7): device statuses, active alarms, outbox depth; not queued.
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
+import { resolveUpstream } from "../../../src/config/defaults.js";
 import type { ManualClock } from "../../../src/core/clock.js";
 import type { DeviceState } from "../../../src/core/types.js";
 import { Heartbeat } from "../../../src/upstream/heartbeat.js";
@@ -43,7 +44,12 @@ test("heartbeats carry device statuses, active alarms and outbox depth; a hung o
     log: h.log,
     metrics: h.metrics,
     http: h.http,
-    upstream: { baseUrl: up.url, token: "tok-heartbeat", heartbeatIntervalMs: 30_000, timeoutMs: 5000 },
+    upstream: resolveUpstream({
+      baseUrl: up.url,
+      token: "tok-heartbeat",
+      heartbeatIntervalMs: 30_000,
+      timeoutMs: 5000,
+    }),
     gatewayId: "gw-01",
     version: "1.2.3",
     devices: { get: (id) => devices.find((d) => d.id === id), list: () => devices },

@@ -15,6 +15,7 @@ import { MetricsRegistry } from "../../../src/core/metrics.js";
 import type { CompiledRule } from "../../../src/core/ports.js";
 import type { RuleDefinition } from "../../../src/core/types.js";
 import { PAGE_JS } from "../../../src/http/status-page.js";
+import { failureRecorded, outboxRow, stopAndSettle } from "../../helpers/outbox.js";
 import {
   commitChange,
   createHarness,
@@ -192,10 +193,9 @@ test("a non-zero work-order code dead-letters with code and msg; outbox retry re
   commitChange(h.db, h.writer, "resolved", { ...a, status: 0, updated: T0 + 5, resolvedAt: T0 + 5 }, { rule });
   h.dispatcher.kick();
   await waitFor(() => up?.paths(CREATE).length === 1, { what: "first create (502)" });
-  for (let i = 0; i < 20 && up.paths(CREATE).length < 2; i++) {
-    h.clock.advance(1000);
-    await new Promise((r) => setImmediate(r));
-  }
+  const failed = await failureRecorded(h.db, "WD1", "workorder.create", 1);
+  h.clock.advance(failed.next_at - h.clock.now());
+  h.dispatcher.kick();
   await waitFor(() => h && settled(h), { what: "settled" });
   assert.equal(up.paths(CREATE).length, 2, "the 502 was retried once, the code 1001 answer was not");
   const s = h.repo.summary(h.clock.now());
@@ -210,7 +210,10 @@ test("a non-zero work-order code dead-letters with code and msg; outbox retry re
   // more time passes: a platform answer is not retried
   for (let i = 0; i < 5; i++) h.clock.advance(60_000);
   h.dispatcher.kick();
+  await stopAndSettle(h.dispatcher, up);
   assert.equal(up.paths(CREATE).length, 2);
+  assert.equal(outboxRow(h.db, "WD1", "workorder.create")?.state, "dead");
+  h.dispatcher.start();
 
   // the operator's view, from the database file the agent is using
   const file = join(h.dir, "edge-agent.db");
@@ -279,9 +282,11 @@ test("5xx answers keep retrying; nothing dead-letters", async () => {
     rule: testRule({ actions: { workOrder: {} } }),
   });
   h.dispatcher.kick();
-  for (let i = 0; i < 30 && up.paths(CREATE).length < 3; i++) {
-    h.clock.advance(1000);
-    await new Promise((r) => setImmediate(r));
+  for (const failures of [1, 2]) {
+    // each 5xx is recorded as a retry, then the clock goes to exactly the recorded retry time
+    const row = await failureRecorded(h.db, "W5", "workorder.create", failures);
+    h.clock.advance(row.next_at - h.clock.now());
+    h.dispatcher.kick();
   }
   await waitFor(() => h && settled(h), { what: "delivered after two 5xx" });
   assert.equal(up.paths(CREATE).length, 3);

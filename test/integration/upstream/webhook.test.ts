@@ -1,6 +1,7 @@
 // Rule webhooks through the outbox (actions.webhook, SPEC §5 period), and 429 with Retry-After.
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
+import { failureRecorded, outboxRow, stopAndSettle } from "../../helpers/outbox.js";
 import {
   commitChange,
   createHarness,
@@ -61,15 +62,19 @@ test("429 with Retry-After: waits that long, then delivers", async () => {
   h.dispatcher.start();
   commitChange(h.db, h.writer, "created", testAlarm("R1", T0));
   h.dispatcher.kick();
-  await waitFor(() => (h?.repo.summary(h.clock.now()).lastErrors["alert.add"] ? true : undefined), {
-    what: "429 recorded",
-  });
-  const row = h.db.prepare("SELECT next_at FROM outbox WHERE alarm_id = 'R1'").get() as { next_at: number };
+  const row = await failureRecorded(h.db, "R1", "alert.add", 1);
   assert.equal(row.next_at, T0 + 20_000, "next attempt scheduled at Retry-After");
-  for (let i = 0; i < 15; i++) h.clock.advance(1000);
-  await new Promise((r) => setImmediate(r));
+  assert.ok(h.repo.summary(h.clock.now()).lastErrors["alert.add"], "the 429 is reported");
+  // every tick up to 1 ms before Retry-After: with a plain 1 s backoff a retry would start here
+  for (let i = 0; i < 19; i++) h.clock.advance(1000);
+  h.clock.advance(999);
+  h.dispatcher.kick();
+  await stopAndSettle(h.dispatcher, up);
   assert.equal(up.paths("/alert/add").length, 1, "no retry before Retry-After");
-  for (let i = 0; i < 6; i++) h.clock.advance(1000);
+  assert.deepEqual(outboxRow(h.db, "R1", "alert.add"), { ...row }, "the row is untouched");
+  h.dispatcher.start();
+  h.clock.advance(1);
+  h.dispatcher.kick();
   await waitFor(() => h?.repo.summary(h.clock.now()).pending === 0, { what: "delivered after Retry-After" });
   assert.equal(up.paths("/alert/add").length, 2);
 });

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import type { WorkOrder } from "../../../src/core/types.js";
+import { failureRecorded } from "../../helpers/outbox.js";
 import {
   commitChange,
   createHarness,
@@ -51,10 +52,13 @@ test("create fails twice (HTTP 500, HTTP 503 with a code), then succeeds; the au
   commitChange(h.db, h.writer, "resolved", { ...a, status: 0, updated: T0 + 5, resolvedAt: T0 + 5 }, { rule });
   h.dispatcher.kick();
   await waitFor(() => up?.paths(CREATE).length === 1, { what: "first create" });
-  for (let i = 0; i < 40 && (up.paths(COMPLETE).length === 0 || completed.length === 0); i++) {
-    h.clock.advance(1000);
-    await new Promise((r) => setImmediate(r));
-    await waitFor(() => h && up && (up.inflight === 0 ? true : undefined), { what: "no request in flight" });
+  for (const failures of [1, 2]) {
+    // step to the retry time the dispatcher recorded for the failed create, and no further
+    const row = await failureRecorded(h.db, "W1", "workorder.create", failures);
+    assert.equal(up.paths(COMPLETE).length, 0, "no completion without an orderId");
+    h.clock.advance(row.next_at - h.clock.now());
+    h.dispatcher.kick();
+    await waitFor(() => up?.paths(CREATE).length === failures + 1, { what: `create attempt ${failures + 1}` });
   }
   await waitFor(() => completed.length === 1, { what: "completion confirmed" });
   assert.equal(up.paths(CREATE).length, 3);

@@ -293,13 +293,19 @@ describe("result", () => {
     assert.equal(c.dataDir, resolve(dir, "data"));
     assert.equal(c.rulesDir, resolve(dir, "rules"));
     assert.equal(c.hooksDir, resolve(dir, "hooks"));
-    assert.deepEqual(c.hooks, { timeoutMs: 5000, disabled: [], watchdogS: 30 });
+    assert.deepEqual(c.hooks, { timeoutMs: 5000, disabled: [], watchdogS: 30, queueSize: 1000 });
     assert.deepEqual(c.outbox, { maxPending: 100000, retentionDays: 7 });
     assert.deepEqual(c.http, { host: "127.0.0.1", port: 8080, enabled: true });
     assert.equal(c.mqtt?.port, 1883);
     assert.deepEqual(c.mqtt?.subscriptions, []);
     assert.equal(c.modbus?.devices[0]?.offlineAfter, 3);
     assert.equal(c.modbus?.devices[0]?.maxGap, 10);
+    assert.equal(c.modbus?.devices[0]?.intervalMs, 1000);
+    assert.deepEqual(
+      [c.modbus?.buses[0]?.port, c.modbus?.buses[0]?.timeoutMs, c.modbus?.buses[0]?.reopenAfterFailures],
+      [502, 1000, 3],
+    );
+    assert.deepEqual([c.mqtt?.keepaliveS, c.mqtt?.reconnectMinMs, c.mqtt?.maxPayloadBytes], [30, 1000, 262144]);
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.modbus?.devices[0]?.points[0]));
     assert.throws(() => {
       (c as { gatewayId: string }).gatewayId = "x";

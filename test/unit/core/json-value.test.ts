@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { describe as describeAlarm } from "../../../src/alarms/describe.js";
 import { setOwn, toDisplayJson } from "../../../src/core/json-value.js";
+import { redact } from "../../../src/core/redact.js";
 import type { DeviceState, RuleDefinition } from "../../../src/core/types.js";
-import { redact } from "../../../src/http/redact.js";
 import { CompiledRuleImpl } from "../../../src/rules/compile.js";
 
 test("toDisplayJson: non-finite numbers become their names, everything else is returned as is", () => {

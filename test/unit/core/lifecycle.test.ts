@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { ManualClock } from "../../../src/core/clock.js";
 import { LifecycleRunner, lifecycle, type Part, STOP_DEADLINE_MS } from "../../../src/core/lifecycle.js";
 import { createLogger } from "../../../src/core/log.js";
+import { waitFor } from "../../helpers/wait.js";
 
 /** The log lines, parsed. */
 class LogSink extends Writable {
@@ -34,8 +35,20 @@ function setup() {
   return { clock, logs, runner };
 }
 
-/** Lets pending promise callbacks run (the runner awaits between parts). */
-const settle = () => new Promise<void>((r) => setImmediate(r));
+/** A part whose stop never ends; its stop is recorded in `calls` (the runner arms its deadline just before). */
+function hanging(name: string, calls: string[], stopDeadlineMs?: number): Part {
+  const stop = () => {
+    calls.push(`stop ${name} (hangs)`);
+    return new Promise<void>(() => {});
+  };
+  return { name, part: lifecycle({ stop }), ...(stopDeadlineMs === undefined ? {} : { stopDeadlineMs }) };
+}
+
+/** Waits until the runner waits on the hanging part: its stop was called and its deadline is the one timer armed. */
+const waitingOn = (name: string, calls: string[], clock: ManualClock) =>
+  waitFor(() => calls.at(-1) === `stop ${name} (hangs)` && clock.pendingTimers() === 1, {
+    what: `the runner waiting for ${name}`,
+  });
 
 describe("LifecycleRunner", () => {
   it("starts in order and stops in reverse", async () => {
@@ -72,30 +85,34 @@ describe("LifecycleRunner", () => {
   it("gives up on a stop past its deadline, logs it, and stops the rest", async () => {
     const { runner, logs, clock } = setup();
     const { calls, part } = recorder();
-    const stuck: Part = { name: "hooks", part: lifecycle({ stop: () => new Promise(() => {}) }), stopDeadlineMs: 500 };
-    await runner.start([part("db"), stuck, part("http")]);
+    await runner.start([part("db"), hanging("hooks", calls, 500), part("http")]);
     let done = false;
     const stopping = runner.stop().then(() => {
       done = true;
     });
-    await settle();
-    assert.deepEqual(calls.slice(-1), ["stop http"]);
+    await waitingOn("hooks", calls, clock);
+    assert.deepEqual(calls.slice(-2), ["stop http", "stop hooks (hangs)"]);
     clock.advance(499);
-    await settle();
-    assert.equal(done, false, "waits for the part until its deadline");
+    // due timers fire inside advance(): the deadline still armed means the runner still waits for the part
+    assert.equal(clock.pendingTimers(), 1, "waits for the part until its deadline");
+    assert.equal(done, false);
+    assert.deepEqual(calls.slice(-1), ["stop hooks (hangs)"], "db is not stopped before hooks gave up");
     clock.advance(1);
     await stopping;
-    assert.deepEqual(calls.slice(-2), ["stop http", "stop db"]);
+    assert.deepEqual(calls.slice(-3), ["stop http", "stop hooks (hangs)", "stop db"]);
     const line = logs.lines.find((l) => l.part === "hooks");
     assert.match(String(line?.msg), /hooks did not stop within 500 ms/);
   });
 
   it("uses the default deadline when a part names none", async () => {
     const { runner, clock, logs } = setup();
-    await runner.start([{ name: "stuck", part: lifecycle({ stop: () => new Promise(() => {}) }) }]);
+    const calls: string[] = [];
+    await runner.start([hanging("stuck", calls)]);
     const stopping = runner.stop();
-    await settle();
-    clock.advance(STOP_DEADLINE_MS);
+    await waitingOn("stuck", calls, clock);
+    clock.advance(STOP_DEADLINE_MS - 1);
+    assert.equal(clock.pendingTimers(), 1, "not before the default deadline");
+    clock.advance(1);
     await stopping;
     assert.ok(logs.lines.some((l) => l.part === "stuck" && l.deadlineMs === STOP_DEADLINE_MS));
   });

@@ -159,9 +159,11 @@ test("a hanging hook is abandoned after hooks.timeoutMs and its next events stil
   h.events.emit("reading", reading(2), device);
   await waitFor(() => r.length === 1);
   clock.advance(999);
-  await new Promise((res) => setImmediate(res));
-  assert.equal(r.length, 1, "still waiting before the deadline");
+  // the manual clock fires due timers inside advance(): had the deadline passed, the call would be abandoned now
+  assert.equal(h.manager.list()[0]?.timeouts, 0, "still waiting before the deadline");
+  assert.equal(r.length, 1, "the next event waits behind the hanging call");
   clock.advance(1);
+  assert.equal(h.manager.list()[0]?.timeouts, 1, "abandoned at the deadline");
   await waitFor(() => r.length === 2);
   const info = h.manager.list()[0];
   assert.equal(info?.timeouts, 1);

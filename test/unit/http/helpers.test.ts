@@ -3,9 +3,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isLoopback } from "../../../src/core/net.js";
+import { redact } from "../../../src/core/redact.js";
+import { REDACTED } from "../../../src/core/secrets.js";
 import { TokenCheck } from "../../../src/http/auth.js";
 import { HttpError } from "../../../src/http/errors.js";
-import { REDACTED, redact } from "../../../src/http/redact.js";
 import { parseAlarmList } from "../../../src/http/routes/alarms.js";
 
 describe("isLoopback", () => {

@@ -1,12 +1,11 @@
 // The device registry's status model and its keys: every device starts `unknown`, its first verdict is
 // an event, ids such as `constructor` are ordinary ids (the config metadata is read through own
-// properties only), and /status summaries keep `__proto__` values as ordinary keys.
+// properties only). The /status summary is tested in device-page.test.ts.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { OpenAlarms } from "../../../src/alarms/open-alarms.js";
 import type { DeviceState } from "../../../src/core/types.js";
-import { devicePage, summarizeDevice } from "../../../src/pipeline/device-page.js";
 import { DeviceRegistry } from "../../../src/pipeline/device-registry.js";
 import { testBus } from "../../helpers/harness.js";
 
@@ -49,18 +48,4 @@ test("ids from outside are ordinary: constructor, __proto__, toString; the MQTT 
   assert.ok(reg.slotFor("constructor", "meter", "mqtt", 4), "a known one is still there");
   assert.ok(reg.slotFor("x1", "meter", "modbus", 4), "the bound is for devices MQTT creates");
   assert.equal(reg.discovered, 4);
-});
-
-test("/status summary: values truncated with a marker, __proto__ stays a key", () => {
-  const values: Record<string, number> = {};
-  Object.defineProperty(values, "__proto__", { value: 1, enumerable: true, writable: true, configurable: true });
-  for (let i = 0; i < 9; i++) values[`k${i}`] = i;
-  const d: DeviceState = { id: "d", product: "p", status: "online", lastSeen: 1, values, source: "mqtt" };
-  const s = summarizeDevice(d, 5);
-  assert.deepEqual(Object.keys(s.values), ["__proto__", "k0", "k1", "k2", "k3"]);
-  assert.equal(Object.getPrototypeOf(s.values), Object.prototype);
-  assert.equal(s.valuesTruncated, 5);
-  assert.equal(summarizeDevice(d, 10), d, "no copy when nothing is cut");
-  const page = devicePage([d, d, d], 2, 5);
-  assert.deepEqual([page.devices.length, page.devicesTotal, page.devicesOffset, page.devicesLimit], [1, 3, 2, 5]);
 });

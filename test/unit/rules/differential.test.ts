@@ -307,9 +307,13 @@ test("end to end in-process: JSON payloads of every type → MQTT mapping → pi
   const events = testBus(log);
   const devices = new DeviceRegistry({ events });
   const rules = new RuleSet();
-  const pipeline = new Pipeline({ devices, rules, events, log, metrics: testMetrics() });
   const got = new Map<string, number>();
-  pipeline.connect({
+  const pipeline = new Pipeline({
+    devices,
+    rules,
+    events,
+    log,
+    metrics: testMetrics(),
     alarms: {
       observe: (rule, device, level) => got.set(`${rule.def.id}|${device.id}`, level),
       rulesChanged: () => undefined,

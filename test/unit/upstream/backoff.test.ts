@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { endpoint } from "../../../src/core/url.js";
 import { BACKOFF_MAX_MS, backoffMs, retryAfterMs } from "../../../src/upstream/backoff.js";
 import { classify } from "../../../src/upstream/http.js";
 
@@ -87,12 +86,4 @@ test("error texts never carry secrets", () => {
   const out = classify(500, "bad token tok-SECRET-1", undefined, "/alert/add", ["tok-SECRET-1"]);
   assert.equal(out.kind, "retry");
   assert.ok(out.kind === "retry" && !out.reason.includes("tok-SECRET-1"));
-});
-
-test("endpoint keeps a base path prefix", () => {
-  assert.equal(endpoint("https://iot.example.com/", "/alert/add").href, "https://iot.example.com/alert/add");
-  assert.equal(
-    endpoint("https://iot.example.com/api/v2/", "/alert/add").href,
-    "https://iot.example.com/api/v2/alert/add",
-  );
 });

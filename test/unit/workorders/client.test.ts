@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { WorkOrdersConfig } from "../../../src/config/schema.js";
+import { resolveWorkOrders } from "../../../src/config/defaults.js";
 import {
   COMPLETE_PATH,
   CREATE_PATH,
@@ -12,11 +12,11 @@ import {
 } from "../../../src/workorders/client.js";
 import { sign } from "../../../src/workorders/sign.js";
 
-const CONFIG: WorkOrdersConfig = {
+const CONFIG = resolveWorkOrders({
   baseUrl: "https://ops.example.com/prefix/",
   appId: "app-1",
   appSecret: "s3cret",
-};
+});
 const NOW = Date.UTC(2026, 0, 1);
 
 /** A client over a transport that records each request and answers with the given outcomes in turn. */
