@@ -2,26 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { applyHookChanges } from "../../../src/alarms/identity.js";
 import type { Alarm } from "../../../src/core/types.js";
+import { sampleAlarm } from "../../fixtures/hooks/harness.js";
 
-const original = (): Alarm => ({
-  id: "01J0000000000000000000000A",
-  ruleId: "r-1",
-  name: "overvoltage",
-  title: "Over-voltage",
-  message: "voltage 260 > 250",
-  type: "rule",
-  level: 4,
-  status: 2,
-  resource: { id: "meter-01", product: "meter" },
-  location: null,
-  details: { voltage: 260 },
-  period: 300,
-  created: 1000,
-  updated: 1000,
-  resolvedAt: null,
-  upstreamId: null,
-  workOrderId: null,
-});
+const original = (): Alarm => sampleAlarm({ id: "01J0000000000000000000000A" });
 
 test("a hook may reword and re-grade an alarm: name, title, message, type, level, resource, location, details, period", () => {
   const a = original();

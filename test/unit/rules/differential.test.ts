@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { silentLogger } from "../../../src/core/log.js";
-import type { Condition, Operator, TopLevelCondition } from "../../../src/core/types.js";
+import type { Condition, TopLevelCondition } from "../../../src/core/types.js";
 import { DeviceRegistry } from "../../../src/pipeline/device-registry.js";
 import { Pipeline } from "../../../src/pipeline/ingest.js";
 import { generateLevels } from "../../../src/rules/codegen.js";
@@ -18,32 +18,11 @@ import {
 import { ReferenceCondition, ReferenceRule } from "../../../src/rules/reference.js";
 import { RuleSet } from "../../../src/rules/rule-set.js";
 import { SubscriptionMapper } from "../../../src/sources/mqtt/subscription.js";
-import { OPERATORS as ALL_OPERATORS, everyTypeGenerator, toPayload } from "../../helpers/fact-types.js";
+import { everyTypeGenerator, mulberry32, OPERATORS, toPayload } from "../../helpers/fact-types.js";
 import { testBus, testMetrics } from "../../helpers/harness.js";
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const OPERATORS: Operator[] = [
-  "equal",
-  "notEqual",
-  "lessThan",
-  "lessThanInclusive",
-  "greaterThan",
-  "greaterThanInclusive",
-  "in",
-  "notIn",
-  "contains",
-  "doesNotContain",
-];
+// The operator list is the test's own (test/helpers/fact-types.ts), not src/rules/validate's, so a
+// missing operator in the validator cannot silently shrink the test.
 const FACTS = ["a", "b", "c", "obj", "arr", "s", "missing", "constructor"];
 const PATHS = ["$.x", "$.y.z", "$.arr[1]", "$.arr[0]", "$.arr.length", "$.s.length", "$.y", "$.nope.x", "$[0]"];
 const COMPLEX_PATHS = ["$..z", "$.arr[*]", "$.y.*", "$", "x", "$.arr[-1:]"];
@@ -329,7 +308,7 @@ test("end to end in-process: JSON payloads of every type → MQTT mapping → pi
       key: "p",
       type: "rule" as const,
       level: 2,
-      conditions: g.top(ALL_OPERATORS[i % ALL_OPERATORS.length]),
+      conditions: g.top(OPERATORS[i % OPERATORS.length]),
       ...(warnConditions ? { warnConditions } : {}),
     };
   });
