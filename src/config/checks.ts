@@ -49,6 +49,16 @@ function isUrl(s: string, schemes: readonly string[]): boolean {
   }
 }
 
+/** Whether the runtime knows `tz` as an IANA time zone. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function checkConfig(c: Config, file: string): Problem[] {
   const out: Problem[] = [];
   const err = (path: string, message: string, hint?: string): void => {
@@ -68,6 +78,10 @@ export function checkConfig(c: Config, file: string): Problem[] {
 
   if (c.log?.level !== undefined && !LOG_LEVELS.includes(c.log.level)) {
     err("$.log.level", `unknown log level '${c.log.level}'`, suggestion(c.log.level, LOG_LEVELS));
+  }
+
+  if (c.timezone !== undefined && !isTimeZone(c.timezone)) {
+    err("$.timezone", `unknown time zone '${c.timezone}'`, "use an IANA name such as Europe/Prague or UTC");
   }
 
   // MQTT (docs/mqtt.md)

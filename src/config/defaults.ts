@@ -108,6 +108,7 @@ export type ResolvedOutboxConfig = With<Section<"outbox">, "maxPending" | "reten
 export type ResolvedConfig = Omit<
   Config,
   | "dataDir"
+  | "timezone"
   | "rulesDir"
   | "hooksDir"
   | "log"
@@ -122,6 +123,8 @@ export type ResolvedConfig = Omit<
   | "workOrders"
 > & {
   dataDir: string;
+  /** IANA name; the system's when the config gives none. */
+  timezone: string;
   rulesDir: string;
   hooksDir: string;
   log: With<Section<"log">, "level" | "valuesIntervalMs">;
@@ -156,6 +159,7 @@ export function resolveDefaults(c: Config, cwd: string): ResolvedConfig {
   const out: ResolvedConfig = {
     ...rest,
     dataDir: resolvePath(c.dataDir ?? DEFAULTS.dataDir, cwd),
+    timezone: c.timezone ?? systemTimeZone(),
     rulesDir: resolvePath(c.rulesDir ?? DEFAULTS.rulesDir, cwd),
     hooksDir: resolvePath(c.hooksDir ?? DEFAULTS.hooksDir, cwd),
     log: {
@@ -174,6 +178,11 @@ export function resolveDefaults(c: Config, cwd: string): ResolvedConfig {
   if (c.upstream) out.upstream = resolveUpstream(c.upstream);
   if (c.workOrders) out.workOrders = resolveWorkOrders(c.workOrders);
   return out;
+}
+
+/** The time zone of the process (TZ, or the system's), "UTC" when the runtime cannot tell. */
+export function systemTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 }
 
 // One resolver per section, used by resolveDefaults and by the parts that tests (and benches) build

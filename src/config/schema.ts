@@ -560,6 +560,13 @@ export const ConfigSchema = Closed({
       description: "Metadata per device id, for Modbus and MQTT devices",
     }),
   ),
+  timezone: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        "IANA time zone of the site, e.g. Europe/Prague: task schedules and the local day of daily statistics (default: the system's time zone)",
+    }),
+  ),
   rulesDir: Type.Optional(Type.String({ minLength: 1, description: "Directory of rule files *.json (watched)" })),
   rulesMaxFileBytes: Type.Optional(
     Type.Integer({

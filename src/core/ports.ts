@@ -7,7 +7,7 @@
 // intercept at two named points (AlarmInterceptor, UploadInterceptor).
 
 import type { Problem } from "./errors.js";
-import type { Alarm, DeviceState, MetricValue, Reading, RuleDefinition } from "./types.js";
+import type { Alarm, DeviceState, DeviceStatus, MetricValue, Reading, RuleDefinition } from "./types.js";
 
 // ---- sources → pipeline ---------------------------------------------------------------------
 
@@ -175,6 +175,47 @@ export interface AlarmInterceptor {
 export interface UploadInterceptor {
   readonly active: boolean;
   beforeUpload(kind: string, payload: unknown): Promise<unknown | null>;
+}
+
+/** A device status change about to happen (docs/hooks.md, beforeDeviceStatus). */
+export interface DeviceStatusChange {
+  /** The device as it is before the change (a copy). */
+  device: DeviceState;
+  from: DeviceStatus;
+  to: DeviceStatus;
+  /** Why, in words: "poll failed", "reading", "alarm raised", "maintenance on: panel work"… */
+  reason: string;
+}
+
+/** The interceptor's answer: apply (possibly another status or reason), or keep the old status. */
+export type DeviceStatusVerdict =
+  | { apply: true; status: DeviceStatus; reason: string }
+  | { apply: false; reason: string; hook: string };
+
+export interface DeviceStatusInterceptor {
+  /** True while a running hook owns beforeDeviceStatus (lets the registry skip the await). */
+  readonly active: boolean;
+  beforeDeviceStatus(change: DeviceStatusChange): Promise<DeviceStatusVerdict>;
+}
+
+/** A local API request as beforeRequest sees it: never the token, never other headers. */
+export interface ApiRequest {
+  method: "GET" | "POST";
+  path: string;
+  query: Record<string, string>;
+  /** The parsed JSON body of a POST (undefined for GET). */
+  body: Record<string, unknown> | undefined;
+  /** The client's address. */
+  remote: string;
+}
+
+export type ApiRequestVerdict =
+  | { ok: true; body?: Record<string, unknown> | undefined }
+  | { ok: false; code: number; httpStatus: number; message: string; hook: string; fields?: Record<string, string> };
+
+export interface RequestInterceptor {
+  readonly active: boolean;
+  beforeRequest(req: ApiRequest): Promise<ApiRequestVerdict>;
 }
 
 export type KpiPeriod = "today" | "month" | "year";

@@ -123,4 +123,57 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX firings_open ON firings(status) WHERE status > 0;
     `,
   },
+  {
+    version: 12,
+    name: "tasks",
+    sql: `
+      -- the last slot each task ran for: a slot is never run twice, whatever the clock does
+      CREATE TABLE task_state (
+        task_id   TEXT PRIMARY KEY,
+        last_slot INTEGER NOT NULL,
+        updated   INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE task_runs (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id  TEXT NOT NULL,
+        slot     INTEGER NOT NULL,
+        trigger  TEXT NOT NULL,
+        started  INTEGER NOT NULL,
+        ended    INTEGER,
+        status   TEXT NOT NULL,
+        actions  TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX task_runs_task ON task_runs(task_id, id);
+    `,
+  },
+  {
+    version: 13,
+    name: "maintenance",
+    sql: `
+      -- devices in maintenance set at run time (API, CLI, page, hooks); config's maintenance is not here
+      CREATE TABLE device_maintenance (
+        device_id TEXT PRIMARY KEY,
+        since     INTEGER NOT NULL,
+        until     INTEGER,
+        reason    TEXT NOT NULL DEFAULT '',
+        by        TEXT NOT NULL DEFAULT ''
+      ) STRICT;
+      -- why an alarm was kept local (e.g. 'maintenance'): nothing about it goes upstream
+      ALTER TABLE alarms ADD COLUMN suppressed TEXT;
+      ALTER TABLE firings ADD COLUMN suppressed TEXT;
+    `,
+  },
+  {
+    version: 14,
+    name: "day-stats",
+    sql: `
+      -- one row per closed local day and device ('' holds the quotas' usage), doc is JSON
+      CREATE TABLE day_stats (
+        date      TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        doc       TEXT NOT NULL,
+        PRIMARY KEY (date, device_id)
+      ) STRICT;
+    `,
+  },
 ];

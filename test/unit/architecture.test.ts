@@ -17,7 +17,18 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const BASE = ["core", "config"] as const;
-const CORE_PARTS = ["store", "rules", "alarms", "pipeline", "sources", "quotas", "upstream", "workorders"] as const;
+const CORE_PARTS = [
+  "store",
+  "rules",
+  "alarms",
+  "pipeline",
+  "sources",
+  "quotas",
+  "stats",
+  "upstream",
+  "workorders",
+  "tasks",
+] as const;
 
 const MAY_IMPORT = {
   core: [],
@@ -31,6 +42,11 @@ const MAY_IMPORT = {
   sources: [...BASE, "pipeline"],
   // Quotas feed the pipeline like a source; they also persist their counters.
   quotas: [...BASE, "pipeline", "store"],
+  // Daily statistics observe readings like quotas do and keep closed days.
+  stats: [...BASE, "pipeline", "store"],
+  // Scheduled tasks act through ports (Modbus writes, MQTT publish, hook calls, operator alarms)
+  // that app.ts plugs in; they keep their runs.
+  tasks: [...BASE, "store"],
   // Upstream delivers what the store holds; work orders are one of its kinds, never the other way.
   workorders: [...BASE, "store"],
   upstream: [...BASE, "store", "workorders"],
