@@ -190,7 +190,8 @@ export interface DeviceStatusChange {
 /** The interceptor's answer: apply (possibly another status or reason), or keep the old status. */
 export type DeviceStatusVerdict =
   | { apply: true; status: DeviceStatus; reason: string }
-  | { apply: false; reason: string; hook: string };
+  /** Vetoed: `kind` "veto" when the hook answered null, else the typed error it threw (core/hook-errors.ts). */
+  | { apply: false; reason: string; hook: string; kind: "veto" | "processing" | "invalid" | "denied" };
 
 export interface DeviceStatusInterceptor {
   /** True while a running hook owns beforeDeviceStatus (lets the registry skip the await). */
