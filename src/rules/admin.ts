@@ -8,9 +8,9 @@
 // digits); when the API rewrites a file, every rule in it gets its id written in, so a derived id
 // does not change when a neighbour is deleted or a name is edited.
 
-import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { mkdir, stat, unlink } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { writeFileAtomic } from "../core/atomic-write.js";
 import type { Problem } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { AdminResult, CompiledRule, RuleAdmin, RuleEntry } from "../core/ports.js";
@@ -38,39 +38,6 @@ function notFound<T>(file: string, id: string): AdminResult<T> {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-/** Writes a file so that readers see the old or the new content, never a part, even across a power cut. */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString("hex")}.tmp`);
-  const fh = await open(tmp, "w", 0o644);
-  try {
-    await fh.writeFile(text, "utf8");
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await syncDir(dirname(file));
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // Makes the rename itself durable; not supported everywhere (Windows), where it is best effort.
-  try {
-    const d = await open(dir, "r");
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
-  } catch {
-    // Best effort.
-  }
 }
 
 function render(docs: readonly Obj[], asArray: boolean): string {

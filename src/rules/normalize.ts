@@ -3,8 +3,8 @@
 // and periods mapped to numbers, `interval` folded into `period`, a missing id derived or assigned.
 // The document as written is kept apart for the API, which answers with what it was given.
 
-import { randomBytes } from "node:crypto";
 import { basename } from "node:path";
+import { objectId } from "../core/object-id.js";
 import type { RuleDefinition } from "../core/types.js";
 
 /** Alarm levels by name (the platform also calls 2 "warning" and 0 "info"; a name maps to the higher). */
@@ -88,8 +88,7 @@ export function derivedIds(file: string, items: readonly unknown[], isArray: boo
 
 /** A platform-style id for a rule added through the API: 4 bytes of seconds then 8 random bytes, in hex. */
 export function newRuleId(nowMs: number): string {
-  const secs = Math.floor(nowMs / 1000) >>> 0;
-  return secs.toString(16).padStart(8, "0") + randomBytes(8).toString("hex");
+  return objectId(nowMs);
 }
 
 type Obj = Record<string, unknown>;

@@ -5,6 +5,7 @@
 // device's plan keeps the split. Reachability changes go to the sink after `offlineAfter` failures.
 
 import { type ResolvedModbusConfig, type ResolvedModbusDeviceConfig, resolveModbus } from "../../config/defaults.js";
+import { modbusWriteTarget, writeValueProblem } from "../../config/modbus-writes.js";
 import type { Config, ModbusConfig, ModbusPointConfig } from "../../config/schema.js";
 import type { Clock, TimerHandle } from "../../core/clock.js";
 import { AgentError, errorMessage } from "../../core/errors.js";
@@ -265,34 +266,18 @@ export class ModbusSource {
   }
 
   async write(deviceId: string, pointName: string, value: MetricValue): Promise<void> {
-    const p = this.#pollers.get(deviceId);
-    if (!p) {
-      const known = [...this.#pollers.keys()].join(", ") || "none";
-      throw new AgentError(
-        "EA_MODBUS_WRITE",
-        `cannot write ${deviceId}.${pointName}: no such Modbus device (known: ${known})`,
-      );
-    }
-    const point = p.cfg.points.find((x) => x.name === pointName);
-    if (!point) {
-      const known = p.cfg.points.map((x) => x.name).join(", ");
-      throw new AgentError(
-        "EA_MODBUS_WRITE",
-        `cannot write ${deviceId}.${pointName}: no such point (points: ${known})`,
-      );
-    }
     const name = `${deviceId}.${pointName}`;
-    if (point.table === "discrete" || point.table === "input") {
-      throw new AgentError("EA_MODBUS_WRITE", `cannot write ${name}: ${point.table} is a read-only table`);
-    }
-    // Writing is opt-in per point: a hook must never reach a register nobody marked as safe to write.
-    if (point.writable !== true) {
-      throw new AgentError(
-        "EA_MODBUS_WRITE",
-        `cannot write ${name}: point "${pointName}" of Modbus device "${deviceId}" is not writable ` +
-          `(writing is opt-in: add "writable": true to that point in modbus.devices to allow it)`,
-      );
-    }
+    // The same checks as a task file's modbus.write, so a file accepted is a write accepted.
+    const target = modbusWriteTarget(
+      [...this.#pollers.values()].map((x) => x.cfg),
+      deviceId,
+      pointName,
+    );
+    if (!target.ok) throw new AgentError("EA_MODBUS_WRITE", `cannot write ${name}: ${target.reason}`);
+    const point = target.point;
+    const p = this.#pollers.get(deviceId) as DevicePoller;
+    const bad = writeValueProblem(point, value);
+    if (bad !== null) throw new AgentError("EA_MODBUS_WRITE", `cannot write ${name}: ${bad}`);
     await this.#writePoint(p, point, name, value);
     this.#opts.log.info({ device: deviceId, point: pointName, value }, `wrote ${name} = ${String(value)}`);
   }

@@ -1,6 +1,6 @@
-// Tells the hook manager when to re-read the hooks directory: fs.watch events (debounced, an editor's
-// save is several events) and a periodic timer that backs fs.watch up where it misses events (network
-// file systems, a directory that did not exist yet, a watch that failed).
+// Tells the owner of a watched directory (hooks, tasks) when to re-read it: fs.watch events (debounced,
+// an editor's save is several events) and a periodic timer that backs fs.watch up where it misses
+// events (network file systems, a directory that did not exist yet, a watch that failed).
 
 import { type FSWatcher, watch } from "node:fs";
 import type { Clock, TimerHandle } from "../core/clock.js";
@@ -8,6 +8,8 @@ import type { Logger } from "../core/log.js";
 
 export interface DirWatchOptions {
   dir: string;
+  /** What the directory holds, for log lines ("hooks", "tasks"). */
+  what: string;
   clock: Clock;
   log: Logger;
   /** Period of the backup rescan. */
@@ -46,17 +48,17 @@ export class DirWatch {
   /** Watches the directory if it is not watched yet (it may have appeared after `open`). */
   ensure(): void {
     if (this.#watcher !== null || !this.#open) return;
-    const { dir, log } = this.#o;
+    const { dir, log, what } = this.#o;
     try {
       this.#watcher = watch(dir, () => this.#fire(DEBOUNCE_MS));
       this.#watcher.on("error", (err) => {
-        log.warn({ err, dir }, "hooks directory watch failed; relying on the periodic rescan");
+        log.warn({ err, dir }, `${what} directory watch failed; relying on the periodic rescan`);
         this.#watcher?.close();
         this.#watcher = null;
       });
     } catch (err) {
       // A missing directory is fine: the periodic rescan picks it up when it appears.
-      log.debug({ err, dir }, "hooks directory not watched");
+      log.debug({ err, dir }, `${what} directory not watched`);
     }
   }
 
