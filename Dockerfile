@@ -24,12 +24,14 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund \
 COPY config ./config
 COPY rules ./rules
 COPY hooks ./hooks
+COPY tasks ./tasks
 # The image's default configuration: the bundled demo with container paths, API on all interfaces
 # (it refuses to start until API_TOKEN is set, because the API is then reachable from outside).
 RUN node -e " \
   const fs = require('fs'); \
   const c = JSON.parse(fs.readFileSync('config/agent.json', 'utf8')); \
   c.dataDir = '/data'; c.rulesDir = '/etc/edge-agent/rules'; c.hooksDir = '/etc/edge-agent/hooks'; \
+  c.tasksDir = '/etc/edge-agent/tasks'; \
   c.http = { ...(c.http || {}), host: '0.0.0.0', port: 8080, token: '\${API_TOKEN:-}' }; \
   fs.writeFileSync('config/container.json', JSON.stringify(c, null, 2) + '\n');"
 
@@ -41,8 +43,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system edge-agent \
  && useradd --system --gid edge-agent --groups dialout --home-dir /data --shell /usr/sbin/nologin edge-agent \
- && mkdir -p /data /etc/edge-agent/rules /etc/edge-agent/hooks \
- && chown -R edge-agent:edge-agent /data /etc/edge-agent/rules
+ && mkdir -p /data /etc/edge-agent/rules /etc/edge-agent/hooks /etc/edge-agent/tasks \
+ && chown -R edge-agent:edge-agent /data /etc/edge-agent/rules /etc/edge-agent/tasks
 WORKDIR /opt/edge-agent
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
@@ -50,6 +52,7 @@ COPY --from=build /src/dist ./dist
 COPY --from=build --chown=root:root /src/config/container.json /etc/edge-agent/agent.json
 COPY --from=build --chown=edge-agent:edge-agent /src/rules/ /etc/edge-agent/rules/
 COPY --from=build /src/hooks/ /etc/edge-agent/hooks/
+COPY --from=build --chown=edge-agent:edge-agent /src/tasks/ /etc/edge-agent/tasks/
 RUN ln -s /opt/edge-agent/dist/main.js /usr/local/bin/edge-agent && chmod +x dist/main.js
 
 USER edge-agent

@@ -78,7 +78,7 @@ for f in README.md LICENSE; do [ -f "$SRC/$f" ] && cp "$SRC/$f" "$NEW/"; done
 mkdir -p "$NEW/deploy" && cp "$SRC/deploy/edge-agent.service" "$NEW/deploy/"
 mkdir -p "$NEW/scripts" && cp "$SRC/scripts/install.sh" "$NEW/scripts/"
 # docs/ is the manual the unit's Documentation= points at.
-for d in config rules hooks docs; do [ -d "$SRC/$d" ] && cp -R "$SRC/$d" "$NEW/$d"; done
+for d in config rules hooks tasks docs; do [ -d "$SRC/$d" ] && cp -R "$SRC/$d" "$NEW/$d"; done
 chmod 0755 "$NEW/dist/main.js"
 if [ "$DEPS" -eq 1 ]; then
   command -v npm >/dev/null || die "npm not found (it comes with Node.js)"
@@ -99,7 +99,7 @@ mkdir -p "$ROOT$BINDIR"
 ln -sfn "$PREFIX/dist/main.js" "$ROOT$BINDIR/edge-agent"
 
 # ---- config: created on first install only, never overwritten -----------------------------------
-mkdir -p "$ROOT$CONFDIR/rules" "$ROOT$CONFDIR/hooks" "$ROOT$DATADIR"
+mkdir -p "$ROOT$CONFDIR/rules" "$ROOT$CONFDIR/hooks" "$ROOT$CONFDIR/tasks" "$ROOT$DATADIR"
 FIRST=0
 if [ ! -f "$ROOT$CONFDIR/agent.json" ]; then
   FIRST=1
@@ -108,10 +108,10 @@ if [ ! -f "$ROOT$CONFDIR/agent.json" ]; then
     const fs = require("fs");
     const [src, out, data, conf] = process.argv.slice(1);
     const c = JSON.parse(fs.readFileSync(src, "utf8"));
-    c.dataDir = data; c.rulesDir = conf + "/rules"; c.hooksDir = conf + "/hooks";
+    c.dataDir = data; c.rulesDir = conf + "/rules"; c.hooksDir = conf + "/hooks"; c.tasksDir = conf + "/tasks";
     fs.writeFileSync(out, JSON.stringify(c, null, 2) + "\n");
   ' "$SRC/config/agent.json" "$ROOT$CONFDIR/agent.json" "$DATADIR" "$CONFDIR"
-  for d in rules hooks; do
+  for d in rules hooks tasks; do
     if [ -d "$SRC/$d" ] && [ -z "$(ls -A "$ROOT$CONFDIR/$d")" ]; then cp -R "$SRC/$d/." "$ROOT$CONFDIR/$d/"; fi
   done
 else
@@ -149,7 +149,7 @@ fi
 chown root:"$SERVICE_USER" "$CONFDIR" "$CONFDIR/agent.json" "$CONFDIR/hooks"
 chmod 0750 "$CONFDIR"
 chmod 0640 "$CONFDIR/agent.json"
-chown -R "$SERVICE_USER":"$SERVICE_USER" "$CONFDIR/rules" "$DATADIR"
+chown -R "$SERVICE_USER":"$SERVICE_USER" "$CONFDIR/rules" "$CONFDIR/tasks" "$DATADIR"
 chmod 0750 "$DATADIR"
 chown root:root "$CONFDIR/edge-agent.env"
 if [ "$FIRST" -eq 1 ]; then

@@ -10,7 +10,7 @@ import type { EventBus } from "../core/events.js";
 import type { Part } from "../core/lifecycle.js";
 import type { Logger } from "../core/log.js";
 import type { MetricsRegistry } from "../core/metrics.js";
-import type { DeviceView, ReadingSink } from "../core/ports.js";
+import type { DeviceView, MqttPublisher, ReadingSink } from "../core/ports.js";
 import { type BrokerLogin, EmbeddedBroker, embeddedBrokerLogins } from "../sources/mqtt/embedded-broker.js";
 import { MqttSource } from "../sources/mqtt/source.js";
 
@@ -19,6 +19,8 @@ export interface MqttParts {
   parts: Part[];
   /** Whether the client is connected now (false before it started). */
   readonly client: { readonly connected: boolean };
+  /** Publishes on the agent's client (rejects while it is not connected). */
+  readonly publisher: MqttPublisher;
 }
 
 export function mqttParts(o: {
@@ -70,6 +72,12 @@ export function mqttParts(o: {
       get connected() {
         return source?.connected === true;
       },
+    },
+    publisher: {
+      publish: (topic, payload, opts) =>
+        source === null
+          ? Promise.reject(new Error(`cannot publish on ${topic}: the MQTT client is not running`))
+          : source.publish(topic, payload, opts),
     },
   };
 }

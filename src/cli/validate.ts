@@ -131,6 +131,31 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     }
   } else notes.push(`note: hook modules not checked: the hook validator is ${hooks.why}`);
 
+  let taskCount = 0;
+  if (config) {
+    // Task files are checked against the config (devices, writable points, MQTT, time zone).
+    const tasks = await importOptional<typeof import("../tasks/validate-dir.js").validateTasksDir>(
+      "../tasks/validate-dir.js",
+      "validateTasksDir",
+    );
+    const context = await importOptional<typeof import("../tasks/check-context.js").taskCheckContext>(
+      "../tasks/check-context.js",
+      "taskCheckContext",
+    );
+    if (tasks.ok && context.ok) {
+      try {
+        const r = await tasks.fn(config.tasksDir, await context.fn(config));
+        problems.push(...r.problems);
+        taskCount = r.tasks.length;
+      } catch (err) {
+        problems.push({ file: config.tasksDir, path: "$", message: `task validation failed: ${errorMessage(err)}` });
+      }
+    } else {
+      const why = !tasks.ok ? tasks.why : !context.ok ? context.why : "";
+      notes.push(`note: task files not checked: the task validator is ${why}`);
+    }
+  }
+
   for (const p of problems) io.stdout(`${formatProblemLine(p)}\n`);
   for (const n of notes) io.stdout(`${n}\n`);
 
@@ -151,7 +176,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const c = config as Config;
   const warnings = problems.length > 0 ? `, ${plural(problems.length, "warning")}` : "";
   io.stdout(
-    `${file}: valid — ${plural(deviceCount(c), "device")}, ${plural(ruleCount, "rule")}, ${plural(hookCount, "hook")}${warnings}\n`,
+    `${file}: valid — ${plural(deviceCount(c), "device")}, ${plural(ruleCount, "rule")}, ${plural(hookCount, "hook")}, ${plural(taskCount, "task")}${warnings}\n`,
   );
   return EXIT_OK;
 }

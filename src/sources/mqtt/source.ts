@@ -132,6 +132,20 @@ export class MqttSource {
     return this.#client?.connected ?? false;
   }
 
+  /**
+   * Publishes on the agent's own connection (task actions). Refused while not connected rather than
+   * queued: the caller reports the failure now and retries on its own terms.
+   */
+  publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1 | 2; retain: boolean }): Promise<void> {
+    const client = this.#client;
+    if (client === null || !client.connected) {
+      return Promise.reject(new Error(`cannot publish on ${topic}: not connected to the MQTT broker`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      client.publish(topic, payload, { qos: opts.qos, retain: opts.retain }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
   /** Messages counted under a result ("ok", "not-json", …): for status and tests. */
   count(result: Result): number {
     return this.#results[result].get();

@@ -41,6 +41,7 @@ function goodConfig(): Record<string, unknown> {
     dataDir: join(dir, "data"),
     rulesDir: rules,
     hooksDir: hooks,
+    tasksDir: join(dir, "tasks"),
     modbus: {
       buses: [{ id: "plant", transport: "tcp", host: "127.0.0.1", port: 1502 }],
       devices: [
@@ -108,13 +109,13 @@ describe("edge-agent binary", () => {
     writeFileSync(file, JSON.stringify(goodConfig(), null, 2));
     const r = await cli(["validate", "-c", file], { API_TOKEN: "secret-token-123" });
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /: valid — 1 device, 0 rules, 0 hooks\n$/);
+    assert.match(r.stdout, /: valid — 1 device, 0 rules, 0 hooks, 0 tasks\n$/);
     assert.ok(!r.stdout.includes("secret-token-123"));
   });
 
   test("validate: the bundled demo config passes with an empty environment", async () => {
     const r = await cli(["validate"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /\.\/config\/agent\.json: valid — 1 device, \d+ rules?, \d+ hooks?\n$/);
+    assert.match(r.stdout, /\.\/config\/agent\.json: valid — 1 device, \d+ rules?, \d+ hooks?, \d+ tasks?\n$/);
   });
 });

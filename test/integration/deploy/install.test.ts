@@ -39,7 +39,7 @@ before(() => {
   src = join(dir, "src");
   root = join(dir, "root");
   // A package as `npm pack` would ship it: the real script, unit and config, a stand-in build.
-  for (const p of ["package.json", "package-lock.json", "deploy", "config", "scripts/install.sh"]) {
+  for (const p of ["package.json", "package-lock.json", "deploy", "config", "tasks", "scripts/install.sh"]) {
     cpSync(join(REPO, p), join(src, p), { recursive: true });
   }
   mkdirSync(join(src, "dist"), { recursive: true });
@@ -65,7 +65,9 @@ describe("install.sh with DESTDIR", () => {
     assert.equal(cfg.dataDir, "/var/lib/edge-agent");
     assert.equal(cfg.rulesDir, "/etc/edge-agent/rules");
     assert.equal(cfg.hooksDir, "/etc/edge-agent/hooks");
+    assert.equal(cfg.tasksDir, "/etc/edge-agent/tasks");
     assert.ok(existsSync(join(root, "etc/edge-agent/rules/sample.json")), "sample rules on first install");
+    assert.ok(existsSync(join(root, "etc/edge-agent/tasks/demo-heartbeat.json")), "sample tasks on first install");
     const env = join(root, "etc/edge-agent/edge-agent.env");
     assert.equal(statSync(env).mode & 0o777, 0o600);
     assert.match(readFileSync(env, "utf8"), /^API_TOKEN=[0-9a-f]{48}$/m);
@@ -81,7 +83,7 @@ describe("install.sh with DESTDIR", () => {
       "ProtectHome=yes",
       "PrivateTmp=yes",
       "StandardOutput=journal",
-      "ReadWritePaths=/var/lib/edge-agent /etc/edge-agent/rules",
+      "ReadWritePaths=/var/lib/edge-agent /etc/edge-agent/rules /etc/edge-agent/tasks",
       "EnvironmentFile=-/etc/edge-agent/edge-agent.env",
     ]) {
       assert.ok(unit.split("\n").includes(line), `unit has ${line}`);

@@ -41,7 +41,7 @@ test("validate accepts a platform export and prints its warnings without failing
       `${join(rules, "pumps.json")}: $[0].actions.email: warning: email notifications have no delivery channel on this agent yet: the setting is stored and returned, nothing is sent`,
       `${join(rules, "pumps.json")}: $[0].actions.wechat: warning: wechat notifications have no delivery channel on this agent yet: the setting is stored and returned, nothing is sent`,
     ]);
-    assert.equal(lines.at(-1), `${config}: valid — 0 devices, 3 rules, 0 hooks, 3 warnings`);
+    assert.equal(lines.at(-1), `${config}: valid — 0 devices, 3 rules, 0 hooks, 0 tasks, 3 warnings`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,9 +1,9 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the fixtures are config text with ${ENV} references
 // `validate` in-process: config, rules and hooks problems together, exit codes, summary counts.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { CliIO } from "../../../src/cli/io.js";
 import { main } from "../../../src/cli/validate.js";
@@ -46,6 +46,16 @@ describe("edge-agent validate", () => {
       },
       { "notify.mjs": "export default { onAlarmCreated() {} };\n", "_draft.mjs": "throw new Error('x');\n" },
     );
+    // Task files are checked too, and counted.
+    const tasksDir = join(dirname(file), "tasks");
+    mkdirSync(tasksDir);
+    const task = {
+      name: "ping",
+      schedule: { every: 60 },
+      actions: [{ type: "mqtt.publish", topic: "t", payload: "x" }],
+    };
+    writeFileSync(join(tasksDir, "ping.json"), JSON.stringify(task));
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), tasksDir }));
     const c = capture();
     const code = await main(["-c", file], c.io);
     assert.equal(code, 0, c.out());
@@ -53,7 +63,16 @@ describe("edge-agent validate", () => {
     assert.ok(
       lines.includes(`${file}: $.mqtt.port: warning: only used by the embedded broker — put the port in mqtt.url`),
     );
-    assert.equal(lines.at(-1), `${file}: valid — 1 device, 0 rules, 1 hook, 1 warning`);
+    assert.equal(lines.at(-1), `${file}: valid — 1 device, 0 rules, 1 hook, 1 task, 1 warning`);
+
+    // A task that names an unknown device fails validation, with its file and path.
+    writeFileSync(
+      join(tasksDir, "bad.json"),
+      JSON.stringify({ ...task, actions: [{ type: "modbus.write", device: "pump-01", point: "run", value: false }] }),
+    );
+    const c2 = capture();
+    assert.equal(await main(["-c", file], c2.io), 1, c2.out());
+    assert.match(c2.out(), /bad\.json.*\$\.actions\[0\]/);
   });
 
   test("config and hook problems are reported together; exit 1", async () => {
