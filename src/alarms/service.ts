@@ -196,6 +196,9 @@ export class AlarmService implements AlarmTracker, AlarmOperator {
   #create(ep: Episode, rule: CompiledRule, device: DeviceState, reading: Reading | null): void {
     const now = this.#clock.now();
     const alarm = buildAlarm(this.#ids.next(), rule, device, ep.status, reading, now);
+    // Raised while its device is in maintenance: recorded and announced locally, kept from upstream
+    // for its whole life (outbox-writer.ts). Alarms open before maintenance are not touched.
+    if (device.status === "maintenance") alarm.suppressed = "maintenance";
     const dev = snapshot(device);
     if (rule.def.actions?.alarm === false) {
       this.#recur.fire(ep, rule, alarm, dev);

@@ -69,6 +69,9 @@ export function formatAlarmTable(alarms: readonly Alarm[], now: number): string 
   // Silenced repeats (new episodes within the rule's period) only when some alarm has them.
   const repeats = alarms.some((a) => (a.recurrences ?? 0) > 0);
   if (repeats) header.push("REPEATS");
+  // Alarms kept local (raised during maintenance) only when some alarm is.
+  const suppressed = alarms.some((a) => a.suppressed !== undefined);
+  if (suppressed) header.push("SUPPRESSED");
   const rows = alarms.map((a) => [
     a.id,
     STATUS_WORDS[a.status] ?? String(a.status),
@@ -78,6 +81,7 @@ export function formatAlarmTable(alarms: readonly Alarm[], now: number): string 
     formatLocalTime(a.created),
     formatDuration((a.resolvedAt ?? now) - a.created),
     ...(repeats ? [repeatsCell(a)] : []),
+    ...(suppressed ? [a.suppressed ?? ""] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>

@@ -96,7 +96,8 @@ export class Pipeline implements ReadingSink {
       .bind({ reason: "too-many-keys" });
     // Every status change is logged once, whatever caused it (a source, a reading, an alarm, maintenance).
     opts.events.on("deviceStatusChanged", (d, from, to) => {
-      const fields = { deviceId: d.id, from, status: to, reason: this.#reason ?? defaultReason(from, to) };
+      const why = this.#devices.changeReason ?? this.#reason ?? defaultReason(from, to);
+      const fields = { deviceId: d.id, from, status: to, reason: why };
       if (to === "offline") this.#log.warn(fields, `device ${d.id} is offline (was ${from})`);
       else this.#log.info(fields, `device ${d.id} is ${to} (was ${from})`);
     });
@@ -164,7 +165,7 @@ export class Pipeline implements ReadingSink {
   setReachable(deviceId: string, reachable: boolean, reason?: string): void {
     this.#reason = reason;
     try {
-      this.#devices.setReachable(deviceId, reachable);
+      this.#devices.setReachable(deviceId, reachable, reason);
     } finally {
       this.#reason = undefined;
     }

@@ -25,6 +25,7 @@ interface Row {
   work_order_id: string | null;
   recurrences?: number;
   last_recurrence?: number | null;
+  suppressed?: string | null;
   doc: string;
 }
 
@@ -76,13 +77,15 @@ export function alarmFromRow(r: Row): Alarm {
   doc.workOrderId = r.work_order_id;
   doc.recurrences = r.recurrences ?? 0;
   doc.lastRecurrence = r.last_recurrence ?? null;
+  if (typeof r.suppressed === "string") doc.suppressed = r.suppressed;
+  else delete doc.suppressed;
   if (r.rule_id !== undefined) doc.ruleId = r.rule_id;
   if (r.device_id !== undefined) doc.resource = { ...(doc.resource ?? { product: "" }), id: r.device_id };
   return doc;
 }
 
 function toDoc(a: Alarm): string {
-  const { upstreamId: _u, workOrderId: _w, recurrences: _r, lastRecurrence: _l, ...doc } = a;
+  const { upstreamId: _u, workOrderId: _w, recurrences: _r, lastRecurrence: _l, suppressed: _s, ...doc } = a;
   return JSON.stringify(doc);
 }
 
@@ -112,15 +115,17 @@ export class AlarmsRepo implements AlarmQueries {
     this.#legacy = !cols.some((c) => c.name === "recurrences");
     const base =
       "id, rule_id, device_id, status, level, created, updated, resolved_at, upstream_id, work_order_id, doc";
-    this.#cols = this.#legacy ? base : `${base}, recurrences, last_recurrence`;
+    const withRepeats = this.#legacy ? base : `${base}, recurrences, last_recurrence`;
+    // A database from before maintenance (read-only CLI on an agent not upgraded yet) has no `suppressed`.
+    this.#cols = cols.some((c) => c.name === "suppressed") ? `${withRepeats}, suppressed` : withRepeats;
   }
 
   /** Insert or update; call inside the caller's transaction. */
   write(a: Alarm): void {
     this.#db
       .prepare(
-        `INSERT INTO ${this.#t} (id, rule_id, device_id, status, level, created, updated, resolved_at, product, doc)
-         VALUES (@id, @ruleId, @deviceId, @status, @level, @created, @updated, @resolvedAt, @product, @doc)
+        `INSERT INTO ${this.#t} (id, rule_id, device_id, status, level, created, updated, resolved_at, product, suppressed, doc)
+         VALUES (@id, @ruleId, @deviceId, @status, @level, @created, @updated, @resolvedAt, @product, @suppressed, @doc)
          ON CONFLICT(id) DO UPDATE SET status = excluded.status, level = excluded.level,
            updated = excluded.updated, resolved_at = excluded.resolved_at, product = excluded.product, doc = excluded.doc`,
       )
@@ -134,6 +139,8 @@ export class AlarmsRepo implements AlarmQueries {
         updated: a.updated,
         resolvedAt: a.resolvedAt,
         product: a.resource.product ?? "",
+        // Fixed when the record is created (an update never clears it).
+        suppressed: a.suppressed ?? null,
         doc: toDoc(a),
       });
   }

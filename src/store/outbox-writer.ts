@@ -41,6 +41,8 @@ export class OutboxWriter implements AlarmChangeSink {
 
   #write(c: AlarmChange): void {
     const a = c.alarm;
+    // Kept local (raised during maintenance): no alert, work order or webhook, for its whole life.
+    if (a.suppressed !== undefined) return;
     const now = c.now;
     // Period OFF: the alarm is the platform's record and is sent; the rule's actions do not run.
     const acts = c.rule !== null && c.rule.off !== true;

@@ -72,7 +72,8 @@ export interface PageRun {
   close(): void;
 }
 
-export function runStatusPage(base: string, token = ""): PageRun {
+/** `globals`: more of the page's world (e.g. `window` with `prompt` and `alert` answered by the test). */
+export function runStatusPage(base: string, token = "", globals: Record<string, unknown> = {}): PageRun {
   const ids = new Map<string, FakeElement>();
   const tables = new Set(["alarms", "repeats", "hooks"]);
   const byId = (id: string): FakeElement => {
@@ -121,6 +122,7 @@ export function runStatusPage(base: string, token = ""): PageRun {
       return t;
     },
     clearTimeout: (t: ReturnType<typeof setTimeout>) => clearTimeout(t),
+    ...globals,
   });
   runInContext(PAGE_JS, context);
   return {

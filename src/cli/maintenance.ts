@@ -1,0 +1,243 @@
+// `edge-agent maintenance [DID on|off] [--until TIME|DURATION] [--reason TEXT] [--json] [-c FILE]`:
+// lists the devices in maintenance, or switches one, through the running agent's local API (the
+// agent holds the device state and offers the change to its hooks; the database alone cannot).
+// Host and port come from the config's http section; the token from EDGE_AGENT_HTTP_TOKEN, else
+// the config's http.token (with its ${VAR} references taken from this shell's environment).
+
+import { readFile } from "node:fs/promises";
+import { DEFAULTS, resolvePath } from "../config/defaults.js";
+import { loadConfig, parseJsonText } from "../config/load.js";
+import { errorMessage } from "../core/errors.js";
+import type { MaintenanceEntry } from "../core/ports.js";
+import { formatLocalTime } from "./alarms.js";
+import { DEFAULT_CONFIG, parseCommandArgs } from "./args.js";
+import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
+
+export const HELP = `Usage: edge-agent maintenance [-c FILE] [--json]
+       edge-agent maintenance DID on [--until TIME|DURATION] [--reason TEXT] [-c FILE] [--json]
+       edge-agent maintenance DID off [-c FILE] [--json]
+
+Without arguments: lists the devices in maintenance. With DID on|off: switches the device's
+maintenance in the running agent (its rules still evaluate; new alarms stay local).
+  --until     when it ends by itself: a duration (30m, 2h, 1d, 1h30m), an ISO-8601 date-time
+              (2026-12-01T18:00:00+01:00) or epoch milliseconds; default: until switched off
+  --reason    why, shown in the list, the log and the status change (e.g. "panel work")
+
+The agent is reached at the config's http.host/http.port; the token is EDGE_AGENT_HTTP_TOKEN,
+else http.token of the config. Documentation: docs/cli.md
+`;
+
+const USAGE = "Usage: edge-agent maintenance [DID on|off] [--until TIME|DURATION] [--reason TEXT] [-c FILE] [--json]\n";
+const REQUEST_TIMEOUT_MS = 15_000;
+const UNITS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
+
+/** "2h", "30m", "1h30m", "1d" as milliseconds; undefined when `s` is not a duration. */
+export function parseDuration(s: string): number | undefined {
+  const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(s.trim());
+  if (m === null || s.trim() === "") return undefined;
+  const [d, h, min, sec] = [m[1], m[2], m[3], m[4]].map((x) => Number(x ?? 0)) as [number, number, number, number];
+  const ms = d * UNITS.d + h * UNITS.h + min * UNITS.m + sec * UNITS.s;
+  return ms > 0 ? ms : undefined;
+}
+
+/** What --until means for the API: a duration becomes epoch ms from `now`; anything else goes as written. */
+export function untilValue(raw: string, now: number): number | string {
+  const ms = parseDuration(raw);
+  if (ms !== undefined) return now + ms;
+  return /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw.trim();
+}
+
+interface Target {
+  base: string;
+  token: string;
+  /** Why the address may be a guess (the config did not load). */
+  note?: string;
+  disabled?: boolean;
+}
+
+function baseUrl(host: string, port: number): string {
+  // A wildcard bind is reached on loopback; an IPv6 literal needs brackets.
+  const h =
+    host === "0.0.0.0" || host === "" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+/** Where the agent listens and which token it wants, from the config (best effort when it does not load). */
+async function target(file: string, io: CliIO): Promise<Target> {
+  const envToken = io.env.EDGE_AGENT_HTTP_TOKEN ?? "";
+  const loaded = await loadConfig(file, io.env, { cwd: io.cwd });
+  if (loaded.config !== null) {
+    const h = loaded.config.http;
+    return {
+      base: baseUrl(h.host, h.port),
+      token: envToken || (h.token ?? ""),
+      ...(h.enabled ? {} : { disabled: true }),
+    };
+  }
+  // The config has problems in this shell (a secret of another section not set here): read http alone.
+  let host: string = DEFAULTS.httpHost;
+  let port: number = DEFAULTS.httpPort;
+  let token = envToken;
+  try {
+    const { value } = parseJsonText(await readFile(resolvePath(file, io.cwd), "utf8"), file);
+    const http = (value as { http?: Record<string, unknown> } | null)?.http;
+    if (http && typeof http === "object") {
+      if (typeof http.host === "string" && !http.host.includes("${")) host = http.host;
+      if (typeof http.port === "number") port = http.port;
+      if (!token && typeof http.token === "string") {
+        const ref = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(http.token);
+        token = ref ? (io.env[ref[1] as string] ?? "") : http.token.includes("${") ? "" : http.token;
+      }
+    }
+  } catch {
+    // Defaults: the agent's own defaults are what it listens on without a readable config.
+  }
+  return { base: baseUrl(host, port), token, note: `${file} has problems (see edge-agent validate)` };
+}
+
+interface ApiAnswer {
+  status: number;
+  body: { code?: number; message?: string; data?: unknown };
+}
+
+async function call(t: Target, method: "GET" | "POST", path: string, body?: unknown): Promise<ApiAnswer> {
+  const headers: Record<string, string> = {};
+  if (t.token) headers.authorization = `Bearer ${t.token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${t.base}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const text = await res.text();
+  let parsed: ApiAnswer["body"] = {};
+  try {
+    parsed = JSON.parse(text) as ApiAnswer["body"];
+  } catch {
+    parsed = { message: text.slice(0, 200) };
+  }
+  return { status: res.status, body: parsed };
+}
+
+function unreachable(err: unknown, t: Target, file: string): string {
+  const cause = (err as { cause?: { code?: string } }).cause?.code;
+  const why =
+    cause === "ECONNREFUSED"
+      ? "connection refused"
+      : err instanceof Error && err.name === "TimeoutError"
+        ? "no answer"
+        : (cause ?? errorMessage(err));
+  return (
+    `edge-agent maintenance: the agent is not reachable at ${t.base} (${why}). ` +
+    `Is it running with ${file}? Maintenance is switched in the running agent; check http.host / http.port in the config.\n`
+  );
+}
+
+export function formatMaintenanceTable(entries: readonly MaintenanceEntry[]): string {
+  const header = ["DEVICE", "FROM", "SINCE", "UNTIL", "BY", "STATUS", "REASON"];
+  const rows = entries.map((e) => [
+    e.did,
+    e.origin,
+    e.since === null ? "-" : formatLocalTime(e.since),
+    e.until === null ? "-" : formatLocalTime(e.until),
+    e.by,
+    e.status,
+    e.reason,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n").concat("\n");
+}
+
+export async function main(args: string[], io: CliIO): Promise<number> {
+  const parsed = parseCommandArgs(
+    args,
+    {
+      config: { type: "string", short: "c", default: DEFAULT_CONFIG },
+      until: { type: "string" },
+      reason: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+    { positionals: true },
+  );
+  if (!parsed.ok) {
+    io.stderr(`edge-agent maintenance: ${parsed.error}\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const v = parsed.values;
+  const [did, onOff, ...extra] = parsed.positionals;
+  if (extra.length > 0 || (did !== undefined && onOff === undefined)) {
+    io.stderr(`edge-agent maintenance: expected DID on|off, got '${parsed.positionals.join(" ")}'\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (onOff !== undefined && onOff !== "on" && onOff !== "off") {
+    io.stderr(`edge-agent maintenance: the second argument must be on or off, got '${onOff}'\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (onOff !== "on" && (v.until !== undefined || v.reason !== undefined)) {
+    io.stderr(`edge-agent maintenance: --until and --reason go with 'DID on'\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const file = v.config ?? DEFAULT_CONFIG;
+  const t = await target(file, io);
+  if (t.disabled) {
+    io.stderr(
+      `edge-agent maintenance: the local API is disabled in ${file} (http.enabled: false); ` +
+        "run-time maintenance needs it (or set devices.<id>.maintenance in the config)\n",
+    );
+    return EXIT_FAILURE;
+  }
+  if (t.note) io.stderr(`note: ${t.note}; trying the agent at ${t.base}\n`);
+
+  let answer: ApiAnswer;
+  try {
+    answer =
+      did === undefined
+        ? await call(t, "GET", "/device/maintenance/list")
+        : await call(t, "POST", "/device/maintenance", {
+            did,
+            on: onOff === "on",
+            by: "cli",
+            ...(v.reason !== undefined ? { reason: v.reason } : {}),
+            ...(v.until !== undefined ? { until: untilValue(v.until, Date.now()) } : {}),
+          });
+  } catch (err) {
+    io.stderr(unreachable(err, t, file));
+    return EXIT_FAILURE;
+  }
+  if (answer.status === 401) {
+    io.stderr(
+      `edge-agent maintenance: the agent at ${t.base} refused the token: set EDGE_AGENT_HTTP_TOKEN ` +
+        "or the variable http.token refers to in this shell\n",
+    );
+    return EXIT_FAILURE;
+  }
+  if (answer.status !== 200 || answer.body.code !== 0) {
+    const code = answer.body.code !== undefined ? ` ${answer.body.code}` : "";
+    io.stderr(
+      `edge-agent maintenance: refused (HTTP ${answer.status}${code}): ${answer.body.message ?? "no message"}\n`,
+    );
+    return EXIT_FAILURE;
+  }
+  if (v.json) {
+    io.stdout(`${JSON.stringify(answer.body.data, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  if (did === undefined) {
+    const entries = (answer.body.data as { devices: MaintenanceEntry[] }).devices;
+    io.stdout(entries.length === 0 ? "No device is in maintenance.\n" : formatMaintenanceTable(entries));
+    return EXIT_OK;
+  }
+  const data = answer.body.data as { status: string; maintenance: MaintenanceEntry | null };
+  const m = data.maintenance;
+  if (onOff === "on") {
+    const until = m?.until ? ` until ${formatLocalTime(m.until)}` : "";
+    io.stdout(`${did}: maintenance on${until}${m?.reason ? ` (${m.reason})` : ""}; status ${data.status}\n`);
+  } else io.stdout(`${did}: maintenance off; status ${data.status}\n`);
+  return EXIT_OK;
+}
