@@ -4,9 +4,14 @@
 // (methods, the module's top-level code during import, a class constructor) the running hook is
 // marked in HookActivity, so the watchdog and the exit guard can name the hook that froze or ended
 // the process.
+//
+// A typed hook error (ProcessingError, InvalidDataInput, PermissionDenied) is a refusal, not a bug:
+// where the method may refuse (`refusable`), it comes back as the call's answer; elsewhere it is a
+// failure like any throw, logged with its name and message only (its stack says nothing useful).
 
 import type { Clock } from "../core/clock.js";
 import { AgentError, errFields, errorMessage } from "../core/errors.js";
+import { type HookErrorKind, hookErrorKind } from "../core/hook-errors.js";
 import type { Logger } from "../core/log.js";
 import type { Counter, MetricsRegistry } from "../core/metrics.js";
 import { type HookActivity, methodId } from "./activity.js";
@@ -22,7 +27,20 @@ export interface CallTarget {
   lastError?: string;
 }
 
-export type CallResult = { ok: true; value: unknown } | { ok: false };
+/** A typed error thrown by a method that may refuse: `kind` says which, `error` carries message and fields. */
+export interface Refusal {
+  kind: HookErrorKind;
+  error: Error;
+}
+
+/** What an interceptor call needs of a loaded hook. */
+export interface InterceptorSlot extends CallTarget {
+  hook: Hook | null;
+  ctx: HookContext;
+  methods: ReadonlySet<string>;
+}
+
+export type CallResult = { ok: true; value: unknown } | { ok: false; refusal?: Refusal };
 export const FAILED: CallResult = { ok: false };
 
 export type AnyFn = (...args: unknown[]) => unknown;
@@ -129,23 +147,34 @@ export class HookCaller {
     return this.call(target, method, () => r) as Promise<CallResult>;
   }
 
-  /** Calls a hook method with containment: a throw or rejection is logged and counted, a timeout abandons it. */
-  call(target: CallTarget, method: string, thunk: () => unknown): Promise<CallResult> | CallResult {
+  /**
+   * Calls a hook method with containment: a throw or rejection is logged and counted, a timeout
+   * abandons it. With `refusable`, a typed hook error is answered as a refusal instead.
+   */
+  call(target: CallTarget, method: string, thunk: () => unknown, refusable = false): Promise<CallResult> | CallResult {
     let r: unknown;
     const prev = this.#activity.enter(target.id, methodId(method));
     try {
       r = thunk();
     } catch (err) {
-      this.failure(target, method, err);
-      return FAILED;
+      return this.#failed(target, method, err, refusable);
     } finally {
       this.#activity.leave(prev);
     }
     if (!isThenable(r)) return { ok: true, value: r };
-    return this.#settle(target, method, r);
+    return this.#settle(target, method, r, refusable);
   }
 
-  #settle(target: CallTarget, method: string, r: PromiseLike<unknown>): Promise<CallResult> {
+  #failed(target: CallTarget, method: string, err: unknown, refusable: boolean): CallResult {
+    if (refusable) {
+      const kind = hookErrorKind(err);
+      if (kind !== null) return { ok: false, refusal: { kind, error: err as Error } };
+    }
+    this.failure(target, method, err);
+    return FAILED;
+  }
+
+  #settle(target: CallTarget, method: string, r: PromiseLike<unknown>, refusable: boolean): Promise<CallResult> {
     // Counted so the watchdog can name suspects when a continuation of an async call blocks.
     this.#activity.asyncStart(target.id);
     return new Promise<CallResult>((resolve) => {
@@ -179,18 +208,28 @@ export class HookCaller {
           }
           settled = true;
           this.#clock.clearTimeout(timer);
-          this.failure(target, method, err);
-          resolve(FAILED);
+          resolve(this.#failed(target, method, err, refusable));
         },
       );
     });
   }
 
-  /** Records a failed call: counted per hook and method, logged with the hook's name and the stack. */
+  /**
+   * Records a failed call: counted per hook and method, logged with the hook's name and the stack
+   * (a typed hook error thrown where it means nothing: with its name and message only).
+   */
   failure(target: CallTarget, method: string, err: unknown): void {
     target.errors++;
     target.lastError = `${method}: ${errorMessage(err)}`;
     this.#errorsTotal.inc({ hook: target.name, method });
+    if (hookErrorKind(err) !== null) {
+      const e = err as Error;
+      this.#log.error(
+        { hook: target.name, method, error: e.name, reason: e.message },
+        `hook ${target.name}: ${method} threw ${e.name}: ${e.message} (only beforeDeviceStatus and beforeRequest can refuse; here it is an error like any other)`,
+      );
+      return;
+    }
     this.#log.error(
       { hook: target.name, method, ...errFields(err) },
       `hook ${target.name}: ${method} threw: ${errorMessage(err)}`,

@@ -2,20 +2,25 @@
 // i.e. file-name, order: each hook gets what the previous one returned) and kpis (asked of every hook
 // at once, merged). Each hook gets its own copy of the input, so a hook that changes it and then
 // throws or times out leaves nothing behind: the chain goes on with the previous value.
+// beforeDeviceStatus (status-interceptor.ts) and beforeRequest (request-interceptor.ts) are rebuilt
+// from the same running hooks here.
 
 import { applyHookChanges } from "../alarms/identity.js";
 import type { Logger } from "../core/log.js";
-import type { AlarmInterceptor, KpiPeriod, UploadInterceptor } from "../core/ports.js";
+import type {
+  AlarmInterceptor,
+  DeviceStatusInterceptor,
+  KpiPeriod,
+  RequestInterceptor,
+  UploadInterceptor,
+} from "../core/ports.js";
 import type { Alarm, DeviceState, RuleDefinition } from "../core/types.js";
-import type { AnyFn, CallTarget, HookCaller } from "./call.js";
-import type { Hook, HookContext } from "./types.js";
+import type { AnyFn, HookCaller, InterceptorSlot } from "./call.js";
+import { RequestHooks } from "./request-interceptor.js";
+import { StatusInterceptor } from "./status-interceptor.js";
+import type { Hook } from "./types.js";
 
-/** What an interceptor call needs of a loaded hook. */
-export interface InterceptorSlot extends CallTarget {
-  hook: Hook | null;
-  ctx: HookContext;
-  methods: ReadonlySet<string>;
-}
+export type { InterceptorSlot } from "./call.js";
 
 function clone<T>(v: T): T {
   try {
@@ -35,12 +40,26 @@ export class Interceptors {
   readonly alarm: AlarmInterceptor;
   /** The UploadInterceptor port: `active` only while some running hook defines beforeUpload. */
   readonly upload: UploadInterceptor;
+  readonly #status: StatusInterceptor;
+  readonly #request: RequestHooks;
 
   constructor(caller: HookCaller, log: Logger) {
     this.#caller = caller;
     this.#log = log;
     this.alarm = new AlarmPort(this);
     this.upload = new UploadPort(this);
+    this.#status = new StatusInterceptor(caller, log);
+    this.#request = new RequestHooks(caller, log);
+  }
+
+  /** The DeviceStatusInterceptor port: `active` only while a running hook owns beforeDeviceStatus. */
+  get status(): DeviceStatusInterceptor {
+    return this.#status;
+  }
+
+  /** The RequestInterceptor port: `active` only while some running hook defines beforeRequest. */
+  get request(): RequestInterceptor {
+    return this.#request;
   }
 
   /** Recomputes the chains from the running hooks (in load order). */
@@ -48,6 +67,8 @@ export class Interceptors {
     this.#beforeAlarm = running.filter((s) => s.methods.has("beforeAlarm"));
     this.#beforeUpload = running.filter((s) => s.methods.has("beforeUpload"));
     this.#kpis = running.filter((s) => s.methods.has("kpis"));
+    this.#status.rebuild(running);
+    this.#request.rebuild(running);
   }
 
   get alarmActive(): boolean {

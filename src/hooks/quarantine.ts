@@ -99,3 +99,23 @@ export function stillQuarantined(
   log.info({ hook: name, file }, `hook ${name} changed since it was quarantined: loading it again`);
   return undefined;
 }
+
+/**
+ * Why `file` is not loaded when the watchdog quarantined hook `name` and the file is unchanged
+ * since (it is then not imported at all: its top-level code may be what froze the agent), logged;
+ * undefined when it may load. A changed file leaves the quarantine and loads normally.
+ */
+export function quarantineRefusal(
+  dataDir: string | undefined,
+  name: string,
+  file: string,
+  sha256: string,
+  log: Logger,
+): string | undefined {
+  if (dataDir === undefined) return undefined;
+  const e = stillQuarantined(dataDir, name, file, sha256, log);
+  if (e === undefined) return undefined;
+  const message = describeQuarantine(name, e);
+  log.error({ hook: name, file, method: e.method, quarantinedAt: e.at }, `hook ${name}: ${message}`);
+  return message;
+}

@@ -3,7 +3,8 @@
 // (that would run site code with side effects); their prototype methods are checked instead.
 // Import errors and misspelt method names are errors (the hook would not do its job); a module that
 // is not a hook at all is a warning (the agent skips it). A hook the agent quarantined (it froze
-// the agent) is an error while its file is unchanged.
+// the agent) is an error while its file is unchanged, and so is a second hook defining a method only
+// one hook may own (the agent would refuse it at load, exclusive.ts).
 //
 // Each module is imported in a worker thread of its own, not in validate's process: a hook whose
 // top-level code calls process.exit would end `validate` without a word, and one that never
@@ -14,7 +15,8 @@
 import { basename } from "node:path";
 import { Worker } from "node:worker_threads";
 import { errorMessage, type Problem } from "../core/errors.js";
-import { describeUnknown, isDisabled, listHookFiles, resolveExport, unknownMethods } from "./loader.js";
+import { exclusiveConflict, type MethodHolder } from "./exclusive.js";
+import { describeUnknown, hookMethods, isDisabled, listHookFiles, resolveExport, unknownMethods } from "./loader.js";
 import { describeQuarantine, fileSha256, readQuarantine } from "./quarantine.js";
 
 export interface ValidateHooksOptions {
@@ -156,6 +158,8 @@ export async function validateHooksDir(
     return [{ file: dir, path: "$", message: `cannot read hooks directory: ${errorMessage(err)}` }];
   }
   const quarantine = opts.dataDir !== undefined ? readQuarantine(opts.dataDir) : new Map();
+  /** Hooks that would load, in load order: the first to define an exclusive method owns it. */
+  const loaded: MethodHolder[] = [];
   for (const f of files) {
     if (isDisabled(f, disabled)) continue;
     const q = quarantine.get(f.name);
@@ -193,6 +197,10 @@ export async function validateHooksDir(
     for (const name of unknownMethods(target)) {
       problems.push({ file: f.file, path: `$.${name}`, message: `unknown hook method ${describeUnknown(name)}` });
     }
+    const holder: MethodHolder = { name: f.name, file: f.file, methods: hookMethods(target) };
+    const conflict = exclusiveConflict(holder, loaded);
+    if (conflict === undefined) loaded.push(holder);
+    else problems.push({ file: f.file, path: `$.${conflict.method}`, message: conflict.message });
   }
   return problems;
 }
