@@ -2,12 +2,14 @@
 // (nine trivial, one sleeping 50 ms per call) against the same pipeline with no hooks. Readings are
 // ingested in batches with an event-loop turn between batches, as sources do, so hook drains share
 // the thread with ingestion exactly as in the agent. Target: ratio >= 0.8.
+// Also the cost of one onTick round with ten trivial onTick hooks, against an empty tick loop on the
+// same clock in the same run.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveHooks } from "../../src/config/defaults.js";
-import { systemClock } from "../../src/core/clock.js";
+import { ManualClock, systemClock } from "../../src/core/clock.js";
 import { silentLogger } from "../../src/core/log.js";
 import type { AlarmTracker, CompiledRule, RuleEngine } from "../../src/core/ports.js";
 import type { Reading } from "../../src/core/types.js";
@@ -144,6 +146,53 @@ async function measure(
   return { perS: (n / elapsed) * 1000, hotPerS: (n / busy) * 1000, delivered: g.__benchCalls, dropped };
 }
 
+const TICK_MS = 100;
+const TICKS = 20_000;
+
+/** Time of TICKS ticks (ns per tick): ten hooks with a trivial onTick, or an empty interval callback. */
+async function measureTicks(
+  withHooks: boolean,
+  root: string,
+  round: number,
+): Promise<{ nsPerTick: number; calls: number }> {
+  const log = silentLogger();
+  const events = testBus(log);
+  const metrics = testMetrics();
+  const clock = new ManualClock();
+  const dir = join(root, `tick-${withHooks ? "hooks" : "none"}-${round}`);
+  mkdirSync(dir, { recursive: true });
+  const g = globalThis as unknown as { __benchTicks: number };
+  g.__benchTicks = 0;
+  const db = openDatabase(join(root, `tick-${withHooks ? "h" : "n"}-${round}.db`));
+  let manager: HookManager | null = null;
+  if (withHooks) {
+    for (let i = 0; i < 10; i++)
+      writeFileSync(join(dir, `tick-${i}.mjs`), "export default { onTick() { globalThis.__benchTicks++; } };");
+    manager = new HookManager({
+      dir,
+      config: Object.freeze({ gatewayId: "bench" }),
+      hooksConfig: resolveHooks({ tickIntervalMs: TICK_MS }),
+      db,
+      clock,
+      log,
+      events,
+      metrics,
+      devices: new DeviceRegistry({ events }),
+      alarms: { get: () => undefined, list: () => ({ total: 0, alarms: [] }), active: () => [] },
+      watch: false,
+    });
+    await manager.start();
+  } else {
+    clock.setInterval(() => {}, TICK_MS);
+  }
+  const t0 = process.hrtime.bigint();
+  clock.advance(TICK_MS * TICKS);
+  const ns = Number(process.hrtime.bigint() - t0);
+  await manager?.stop();
+  db.close();
+  return { nsPerTick: ns / TICKS, calls: g.__benchTicks };
+}
+
 export default async function bench(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), "ea-bench-hooks-"));
   try {
@@ -172,6 +221,18 @@ export default async function bench(): Promise<void> {
     );
     console.log(
       `hooks.observer_calls: ${hooked.delivered} (10 hooks, one 50 ms/call; dropped by full queues: ${hooked.dropped})`,
+    );
+    await measureTicks(true, root, -1); // warm-up (JIT)
+    const ticks: { base: number; hooked: number; calls: number }[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const b = await measureTicks(false, root, i);
+      const hk = await measureTicks(true, root, i);
+      ticks.push({ base: b.nsPerTick, hooked: hk.nsPerTick, calls: hk.calls });
+    }
+    ticks.sort((x, y) => x.hooked - x.base - (y.hooked - y.base));
+    const t = ticks[Math.floor(ROUNDS / 2)] as (typeof ticks)[number];
+    console.log(
+      `hooks.on_tick_ns_per_tick_10_hooks: ${Math.round(t.hooked)} (empty tick loop baseline: ${Math.round(t.base)} ns; cost of ticking 10 trivial onTick hooks: ${Math.round(t.hooked - t.base)} ns per tick, ${((t.hooked - t.base) / 10).toFixed(0)} ns per hook call; ${TICKS} ticks, ${t.calls} calls, median of ${ROUNDS} interleaved rounds)`,
     );
   } finally {
     rmSync(root, { recursive: true, force: true });

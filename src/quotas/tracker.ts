@@ -44,6 +44,8 @@ interface State {
   closed: Map<number, { usage: number; crossed: number }>;
   /** Usage attributed to earlier periods by a gap split (added to their rows). */
   added: Map<number, number>;
+  /** Usage counted since the tracker started, whatever period it went to (daily statistics). */
+  counted: number;
 }
 
 export class QuotaTracker {
@@ -83,6 +85,7 @@ export class QuotaTracker {
         rule: null,
         closed: new Map(),
         added: new Map(),
+        counted: 0,
       };
       this.#states.push(s);
       const list = this.#byDevice.get(q.device);
@@ -124,6 +127,13 @@ export class QuotaTracker {
     return this.#states.map((s) => this.#usage(s, s.crossed === 2 ? "limit" : "warn"));
   }
 
+  /** Usage counted per quota id since start, in whatever period (daily statistics take differences). */
+  countedUsage(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of this.#states) out[s.q.id] = s.counted;
+    return out;
+  }
+
   /** Hot path: called by the pipeline for every reading. */
   observe(reading: Reading): void {
     const list = this.#byDevice.get(reading.deviceId);
@@ -161,6 +171,7 @@ export class QuotaTracker {
       );
       delta = 0;
     }
+    s.counted += delta;
     const parts = delta > 0 ? splitByPeriod(s.lastTs, ts, delta, s.q.period) : [];
     s.lastValue = v;
     s.lastTs = ts;

@@ -1,6 +1,7 @@
 // Heartbeat (docs/upstream.md): every heartbeatIntervalMs one POST /api/ai/device/heartbeat with the gateway's
-// devices, active alarms and outbox depth. Not queued: a missed heartbeat is replaced by the next,
-// and at most one is in flight.
+// devices, active alarms, outbox depth and the hooks' KPIs. Not queued: a missed heartbeat is replaced
+// by the next, and at most one is in flight. The body passes through the beforeUpload hooks (kind
+// "heartbeat") like every upstream body: null skips this heartbeat, a failing hook leaves it as it was.
 
 import type { Dispatcher as HttpDispatcher } from "undici";
 import type { ResolvedUpstreamConfig } from "../config/defaults.js";
@@ -8,7 +9,14 @@ import type { Clock, TimerHandle } from "../core/clock.js";
 import { errFields } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { Counter, MetricsRegistry } from "../core/metrics.js";
-import type { AlarmQueries, DeviceView, KpiProvider, OutboxStats, UploadInterceptor } from "../core/ports.js";
+import type {
+  AlarmQueries,
+  DeviceView,
+  KpiPeriod,
+  KpiProvider,
+  OutboxStats,
+  UploadInterceptor,
+} from "../core/ports.js";
 import type { DeviceStatus } from "../core/types.js";
 import { endpoint } from "../core/url.js";
 import { post } from "./http.js";
@@ -21,7 +29,10 @@ export interface HeartbeatBody {
   devices: { id: string; status: string; lastSeen: number | null }[];
   activeAlarms: number;
   outbox: { pending: number; oldestPendingAgeS: number; deadLetters: number };
+  /** Today's KPIs: the platform's flat `{name: number}` map. */
   kpis: Record<string, number>;
+  /** The KPIs of each local period (today repeats `kpis`). */
+  kpisByPeriod: Record<KpiPeriod, Record<string, number>>;
 }
 
 export interface HeartbeatOptions {
@@ -35,6 +46,7 @@ export interface HeartbeatOptions {
   devices: DeviceView;
   alarms: AlarmQueries | null;
   outbox: OutboxStats | null;
+  /** The hooks' KPIs, asked for today, month and year at every heartbeat: put a cache in front (hooks/kpi-cache.ts). */
   kpis?: KpiProvider | null;
   interceptor?: UploadInterceptor | null;
   /** Epoch ms the agent started (uptime); defaults to when start() ran. */
@@ -42,6 +54,7 @@ export interface HeartbeatOptions {
 }
 
 const KPI_TIMEOUT_MS = 2000;
+const KPI_PERIODS: readonly KpiPeriod[] = ["today", "month", "year"];
 
 /**
  * The platform knows online, offline, alarm and maintenance. A device the agent has not heard from
@@ -102,22 +115,8 @@ export class Heartbeat {
   async body(): Promise<HeartbeatBody> {
     const now = this.#o.clock.now();
     const s = this.#o.outbox?.summary(now);
-    let kpis: Record<string, number> = {};
-    if (this.#o.kpis) {
-      let timer: TimerHandle | undefined;
-      try {
-        kpis = await Promise.race([
-          this.#o.kpis.kpis("today"),
-          new Promise<Record<string, number>>((resolve) => {
-            timer = this.#o.clock.setTimeout(() => resolve({}), KPI_TIMEOUT_MS);
-          }),
-        ]);
-      } catch (err) {
-        this.#o.log.warn({ err }, "kpis failed; heartbeat sent without them");
-      } finally {
-        this.#o.clock.clearTimeout(timer);
-      }
-    }
+    const [today, month, year] = await Promise.all(KPI_PERIODS.map((p) => this.#kpis(p)));
+    const kpisByPeriod = { today: today ?? {}, month: month ?? {}, year: year ?? {} };
     return {
       gatewayId: this.#o.gatewayId,
       ts: now,
@@ -132,8 +131,29 @@ export class Heartbeat {
         oldestPendingAgeS: s?.oldestPendingAgeS ?? 0,
         deadLetters: s?.deadLetters ?? 0,
       },
-      kpis,
+      kpis: kpisByPeriod.today,
+      kpisByPeriod,
     };
+  }
+
+  /** One period's KPIs within KPI_TIMEOUT_MS; `{}` when they fail or are late. */
+  async #kpis(period: KpiPeriod): Promise<Record<string, number>> {
+    const src = this.#o.kpis;
+    if (!src) return {};
+    let timer: TimerHandle | undefined;
+    try {
+      return await Promise.race([
+        src.kpis(period),
+        new Promise<Record<string, number>>((resolve) => {
+          timer = this.#o.clock.setTimeout(() => resolve({}), KPI_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (err) {
+      this.#o.log.warn({ err, period }, "kpis failed; heartbeat sent without them");
+      return {};
+    } finally {
+      this.#o.clock.clearTimeout(timer);
+    }
   }
 
   async #send(): Promise<void> {

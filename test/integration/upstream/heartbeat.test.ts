@@ -74,6 +74,7 @@ test("heartbeats carry device statuses, active alarms and outbox depth; a hung o
     activeAlarms: 1,
     outbox: { pending: 1, oldestPendingAgeS: 90, deadLetters: 0 },
     kpis: { energy_kwh: 12.5 },
+    kpisByPeriod: { today: { energy_kwh: 12.5 }, month: { energy_kwh: 12.5 }, year: { energy_kwh: 12.5 } },
   });
   // the next one hangs; ticks meanwhile are skipped, not queued
   await hb.idle(); // the first one's answer has been read
