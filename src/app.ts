@@ -3,6 +3,8 @@
 // Built when the agent starts (the parts need the database); the device registry, rule set, events
 // and metrics exist from createAgent on. A reading flows sources → pipeline → rules → alarms →
 // outbox (same transaction) → dispatcher → platform; hooks and the local API observe.
+// Longer than a module should be: it is the one place that names every part and the order they
+// start in, read top to bottom; what can live beside it does (src/app/).
 
 import { join } from "node:path";
 import { Agent as HttpClient } from "undici";
@@ -11,6 +13,7 @@ import { AlarmService } from "./alarms/service.js";
 import { agentHealth } from "./app/health.js";
 import { mqttParts } from "./app/mqtt.js";
 import { logAlarmEvents, logDeviceValues } from "./app/operator-log.js";
+import { taskParts } from "./app/tasks.js";
 import { DATABASE_FILE, DEFAULTS, type ResolvedConfig } from "./config/defaults.js";
 import { configSecrets, redactConfig } from "./config/redact-config.js";
 import type { Clock } from "./core/clock.js";
@@ -20,10 +23,12 @@ import type { Logger } from "./core/log.js";
 import { MetricsRegistry } from "./core/metrics.js";
 import type { DeviceInfo } from "./core/types.js";
 import type { HookActivity } from "./hooks/activity.js";
+import { KpiCache } from "./hooks/kpi-cache.js";
 import { HookManager } from "./hooks/manager.js";
 import { HttpApi } from "./http/server.js";
 import { DeviceRegistry } from "./pipeline/device-registry.js";
 import { Pipeline } from "./pipeline/ingest.js";
+import { Maintenance } from "./pipeline/maintenance.js";
 import { QuotaTracker } from "./quotas/tracker.js";
 import { RuleFiles } from "./rules/admin.js";
 import { RulesLoader } from "./rules/loader.js";
@@ -31,10 +36,13 @@ import { RuleSet } from "./rules/rule-set.js";
 import { SimulatedMeter } from "./sources/modbus/sim.js";
 import { ModbusSource } from "./sources/modbus/source.js";
 import { ModbusWrites } from "./sources/modbus/writes.js";
+import { DayStatistics } from "./stats/day-stats.js";
 import { AlarmsRepo } from "./store/alarms-repo.js";
 import { type Db, openDatabase } from "./store/db.js";
+import { MaintenanceRepo } from "./store/maintenance-repo.js";
 import { OutboxRepo } from "./store/outbox-repo.js";
 import { OutboxWriter } from "./store/outbox-writer.js";
+import type { TaskRuntime, TaskSet } from "./tasks/types.js";
 import { Dispatcher } from "./upstream/dispatcher.js";
 import { Heartbeat } from "./upstream/heartbeat.js";
 import { DeliveryWake } from "./upstream/wake.js";
@@ -66,6 +74,8 @@ export interface Agent {
   readonly hooks: HookManager | null;
   readonly outbox: OutboxRepo | null;
   readonly http: HttpApi | null;
+  /** The scheduled tasks' runtime and the tasks in force; null before start(). */
+  readonly tasks: { runtime: TaskRuntime; set: TaskSet } | null;
   /** Open between start() and stop(). */
   readonly db: Db | null;
   start(): Promise<void>;
@@ -98,7 +108,12 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
   const metrics = new MetricsRegistry();
   // Which devices have an open alarm: kept by the alarm service, read by the registry for `alarm`.
   const openAlarms = new OpenAlarms(log.child({ module: "alarms" }));
-  const devices = new DeviceRegistry({ meta: config.devices, events, alarms: openAlarms });
+  const devices = new DeviceRegistry({
+    meta: config.devices,
+    events,
+    alarms: openAlarms,
+    log: log.child({ module: "devices" }),
+  });
   for (const d of config.modbus?.devices ?? []) devices.declare({ id: d.id, product: d.product }, "modbus");
   for (const [id, meta] of Object.entries(config.devices)) {
     if (meta.product) devices.declare({ id, product: meta.product } as DeviceInfo, "mqtt");
@@ -183,6 +198,9 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
     get http() {
       return built?.http ?? null;
     },
+    get tasks() {
+      return built ? { runtime: built.tasks.scheduler, set: built.tasks.set } : null;
+    },
     get db() {
       return db;
     },
@@ -221,6 +239,8 @@ function build(core: Core, db: Db) {
   // attaches to it while it polls.
   const hasModbus = config.modbus !== undefined && config.modbus.devices.length > 0;
   const modbusWrites = new ModbusWrites({ configured: hasModbus });
+  // Maintenance switched at run time (API, CLI, page, hooks), kept across restarts in the database.
+  const maintenance = new Maintenance({ devices, store: new MaintenanceRepo(db), clock, log: logFor("maintenance") });
   const hooks = new HookManager({
     dir: config.hooksDir,
     config: core.publicConfig,
@@ -232,11 +252,14 @@ function build(core: Core, db: Db) {
     metrics,
     devices,
     alarms: alarmRecords,
+    maintenance,
     http: httpClient,
     modbus: modbusWrites,
     activity: core.deps.hookActivity,
     dataDir: config.dataDir,
   });
+  // A beforeDeviceStatus hook sees every status change, maintenance requests included.
+  devices.interceptStatus(hooks.statusInterceptor);
   const dispatcher = new Dispatcher({
     db,
     clock,
@@ -273,6 +296,18 @@ function build(core: Core, db: Db) {
     alarms,
     devices,
   });
+  // Per device and metric min/max/avg/count of the local day, and the quotas' usage that day.
+  const dayStats = new DayStatistics({
+    db,
+    clock,
+    log: logFor("stats"),
+    events,
+    timezone: config.timezone,
+    retentionDays: config.stats.retentionDays,
+    quotas: config.quotas.length > 0 ? quotas : null,
+  });
+  // The heartbeat and /status ask for today, month and year each time: hooks compute each at its pace.
+  const kpis = new KpiCache({ source: hooks, clock, timezone: config.timezone });
   const pipeline = new Pipeline({
     devices,
     rules: ruleSet,
@@ -282,7 +317,7 @@ function build(core: Core, db: Db) {
     bounds: config.mqtt,
     clock,
     alarms,
-    observers: config.quotas.length > 0 ? [quotas] : [],
+    observers: config.quotas.length > 0 ? [quotas, dayStats] : [dayStats],
   });
   const heartbeat = config.upstream
     ? new Heartbeat({
@@ -296,7 +331,8 @@ function build(core: Core, db: Db) {
         devices,
         alarms: alarmRecords,
         outbox,
-        kpis: hooks,
+        kpis,
+        interceptor: hooks.uploadInterceptor,
         startedAt: core.startedAt,
       })
     : null;
@@ -328,6 +364,20 @@ function build(core: Core, db: Db) {
         })
       : null;
 
+  // Task files in force and the scheduler that runs them.
+  const tasks = taskParts({
+    config,
+    db,
+    clock,
+    log,
+    events,
+    modbus: hasModbus ? modbusWrites : undefined,
+    mqtt: mqtt?.publisher,
+    http: httpClient,
+    hooks,
+    alarms: { operator: alarms, queries: alarmRecords },
+  });
+
   const http = config.http.enabled
     ? new HttpApi({
         config: config.http,
@@ -342,11 +392,15 @@ function build(core: Core, db: Db) {
         tracker: alarms,
         rules: Object.assign(ruleFiles, { problems: () => ruleSet.problems() }),
         hooks,
+        maintenance,
         outbox,
-        kpis: hooks,
+        kpis,
+        stats: dayStats,
+        tasks: { tasks: tasks.files, runtime: tasks.scheduler },
         health: agentHealth({ db, clock, outbox, mqtt: mqtt?.client ?? null }),
         publicConfig: () => core.publicConfig,
         secrets,
+        requestInterceptor: hooks.requestInterceptor,
       })
     : null;
 
@@ -357,19 +411,24 @@ function build(core: Core, db: Db) {
     { name: "HTTP client", part: lifecycle({ stop: () => httpClient.close() }) },
     // Whatever the parts stopped after it still queued (e.g. a quota's last alarm) is committed.
     { name: "alarm commits", part: lifecycle({ stop: () => alarms.flush().catch(() => undefined) }) },
+    { name: "maintenance", part: maintenance },
     { name: "rules", part: rulesLoader },
     { name: "alarms", part: alarmsPart(alarms, ruleSet, events) },
     { name: "hooks", part: hooks, stopDeadlineMs: config.hooks.timeoutMs + STOP_DEADLINE_MS },
     { name: "quotas", part: quotas },
+    // After the quotas (their usage restored), before the sources (no reading before the day is restored).
+    { name: "daily statistics", part: dayStats },
     { name: "delivery wake-up", part: wake },
     { name: "upstream", part: lifecycle(dispatcher) },
     ...(heartbeat ? [{ name: "heartbeat", part: lifecycle(heartbeat) }] : []),
     ...(sim ? [{ name: "Modbus simulator", part: sim }] : []),
     ...(mqtt?.parts ?? []),
     ...(modbus ? [{ name: "Modbus", part: modbus }] : []),
+    // After hooks and the sources: Modbus writes and the MQTT client are attached when a task runs.
+    ...tasks.parts,
     ...(http ? [{ name: "local API", part: http }] : []),
   ];
-  return { parts, pipeline, alarms, hooks, outbox, http };
+  return { parts, pipeline, alarms, hooks, outbox, http, tasks };
 }
 
 /** The alarm service follows the rules in force; rules deleted while the agent was down resolve their alarms at start. */

@@ -10,6 +10,8 @@ const COMMANDS: Record<string, string> = {
   validate: "check the configuration, every rule file and every hook module",
   alarms: "list alarms from the local database",
   outbox: "show upstream delivery state: pending, delivered, dead letters",
+  tasks: "list scheduled tasks with their next run and latest runs",
+  maintenance: "list devices in maintenance, or switch one on or off in the running agent",
   sim: "run a simulated Modbus TCP power meter",
 };
 
@@ -22,6 +24,9 @@ Commands:
                                                      ${COMMANDS.alarms}
   outbox   [-c FILE] [--json]                        ${COMMANDS.outbox}
   outbox   retry ID [-c FILE] [--json]               put dead letter ID back in the queue
+  tasks    [-c FILE] [--json] [--runs N]             ${COMMANDS.tasks}
+  maintenance [DID on|off] [--until TIME|DURATION] [--reason TEXT] [-c FILE]
+                                                     ${COMMANDS.maintenance}
   sim      [--port N]                                ${COMMANDS.sim}
 
 Options:

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createAgent } from "../app.js";
+import { systemTimeZone } from "../config/defaults.js";
 import { reportConfigProblems } from "../config/format.js";
 import { loadConfig } from "../config/load.js";
 import { systemClock } from "../core/clock.js";
@@ -39,6 +40,9 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   const file = values.config ?? DEFAULT_CONFIG;
   const { config, problems, secrets } = await loadConfig(file, io.env, { cwd: io.cwd });
   if (!reportConfigProblems(file, problems, config !== null, io.stderr) || config === null) return 1;
+  // The site's time zone is the process's: rule active windows and quota periods read local time
+  // from the runtime, tasks and daily statistics from config.timezone — one zone for all of them.
+  if (config.timezone !== systemTimeZone()) process.env.TZ = config.timezone;
   // Unset `pretty` means "on a terminal": decided here, where the terminal is known.
   const pretty = config.log.pretty ?? (process.stdout.isTTY === true && io.env.NO_COLOR === undefined);
   const log = createLogger({

@@ -80,6 +80,10 @@ export function checkConfig(c: Config, file: string): Problem[] {
     err("$.log.level", `unknown log level '${c.log.level}'`, suggestion(c.log.level, LOG_LEVELS));
   }
 
+  const tick = c.hooks?.tickIntervalMs;
+  if (tick !== undefined && tick > 0 && tick < 100) {
+    err("$.hooks.tickIntervalMs", `${tick} ms is too short for onTick`, "use at least 100, or 0 to turn onTick off");
+  }
   if (c.timezone !== undefined && !isTimeZone(c.timezone)) {
     err("$.timezone", `unknown time zone '${c.timezone}'`, "use an IANA name such as Europe/Prague or UTC");
   }

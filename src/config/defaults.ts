@@ -12,7 +12,9 @@ import type {
   ModbusDeviceConfig,
   MqttConfig,
   QuotaConfig,
+  StatsConfig,
   SubscriptionConfig,
+  TasksConfig,
   UpstreamConfig,
   WorkOrdersConfig,
 } from "./schema.js";
@@ -21,11 +23,21 @@ export const DEFAULTS = {
   dataDir: "./data",
   rulesDir: "./rules",
   hooksDir: "./hooks",
+  tasksDir: "./tasks",
+  /** Runs kept per task. */
+  tasksRunsPerTask: 100,
+  tasksRunRetentionDays: 30,
+  /** Per-try deadline of a task action that sets none (nor its task). */
+  tasksDefaultTimeoutMs: 10_000,
   logLevel: "info",
   hooksTimeoutMs: 5000,
   hooksWatchdogS: 30,
   /** Events waiting per observer hook. */
   hooksQueueSize: 1000,
+  /** Period of the hooks' onTick (0: off). */
+  hooksTickIntervalMs: 1000,
+  /** Closed days of daily statistics kept. */
+  statsRetentionDays: 400,
   outboxMaxPending: 100_000,
   outboxRetentionDays: 7,
   httpHost: "127.0.0.1",
@@ -95,9 +107,14 @@ export interface ResolvedModbusConfig {
 }
 export type ResolvedUpstreamConfig = With<UpstreamConfig, "heartbeatIntervalMs" | "timeoutMs" | "concurrency">;
 export type ResolvedWorkOrdersConfig = With<WorkOrdersConfig, "enabled" | "tenantId" | "timeoutMs">;
-export type ResolvedHooksConfig = With<HooksConfig, "timeoutMs" | "disabled" | "watchdogS" | "queueSize">;
+export type ResolvedHooksConfig = With<
+  HooksConfig,
+  "timeoutMs" | "disabled" | "watchdogS" | "queueSize" | "tickIntervalMs"
+>;
+export type ResolvedStatsConfig = With<StatsConfig, "retentionDays">;
 export type ResolvedHttpConfig = With<HttpConfig, "host" | "port" | "enabled">;
 export type ResolvedOutboxConfig = With<Section<"outbox">, "maxPending" | "retentionDays">;
+export type ResolvedTasksConfig = With<TasksConfig, "runsPerTask" | "runRetentionDays" | "defaultTimeoutMs">;
 
 /**
  * The config the agent runs with: what resolveDefaults returns. Every setting that has a default is
@@ -111,9 +128,12 @@ export type ResolvedConfig = Omit<
   | "timezone"
   | "rulesDir"
   | "hooksDir"
+  | "tasksDir"
+  | "tasks"
   | "log"
   | "devices"
   | "hooks"
+  | "stats"
   | "outbox"
   | "quotas"
   | "http"
@@ -127,9 +147,12 @@ export type ResolvedConfig = Omit<
   timezone: string;
   rulesDir: string;
   hooksDir: string;
+  tasksDir: string;
+  tasks: ResolvedTasksConfig;
   log: With<Section<"log">, "level" | "valuesIntervalMs">;
   devices: Section<"devices">;
   hooks: ResolvedHooksConfig;
+  stats: ResolvedStatsConfig;
   outbox: ResolvedOutboxConfig;
   quotas: QuotaConfig[];
   http: ResolvedHttpConfig;
@@ -162,6 +185,8 @@ export function resolveDefaults(c: Config, cwd: string): ResolvedConfig {
     timezone: c.timezone ?? systemTimeZone(),
     rulesDir: resolvePath(c.rulesDir ?? DEFAULTS.rulesDir, cwd),
     hooksDir: resolvePath(c.hooksDir ?? DEFAULTS.hooksDir, cwd),
+    tasksDir: resolvePath(c.tasksDir ?? DEFAULTS.tasksDir, cwd),
+    tasks: resolveTasks(c.tasks),
     log: {
       ...c.log,
       level: c.log?.level ?? DEFAULTS.logLevel,
@@ -169,6 +194,7 @@ export function resolveDefaults(c: Config, cwd: string): ResolvedConfig {
     },
     devices: c.devices ?? {},
     hooks: resolveHooks(c.hooks),
+    stats: resolveStats(c.stats),
     outbox: resolveOutbox(c.outbox),
     quotas: c.quotas ?? [],
     http: resolveHttp(c.http),
@@ -195,13 +221,27 @@ export function resolveHooks(h: HooksConfig | undefined): ResolvedHooksConfig {
     disabled: h?.disabled ?? [],
     watchdogS: h?.watchdogS ?? DEFAULTS.hooksWatchdogS,
     queueSize: h?.queueSize ?? DEFAULTS.hooksQueueSize,
+    tickIntervalMs: h?.tickIntervalMs ?? DEFAULTS.hooksTickIntervalMs,
   };
+}
+
+export function resolveStats(s: StatsConfig | undefined): ResolvedStatsConfig {
+  return { ...s, retentionDays: s?.retentionDays ?? DEFAULTS.statsRetentionDays };
 }
 
 export function resolveOutbox(o: Config["outbox"]): ResolvedOutboxConfig {
   return {
     maxPending: o?.maxPending ?? DEFAULTS.outboxMaxPending,
     retentionDays: o?.retentionDays ?? DEFAULTS.outboxRetentionDays,
+  };
+}
+
+export function resolveTasks(t: TasksConfig | undefined): ResolvedTasksConfig {
+  return {
+    ...t,
+    runsPerTask: t?.runsPerTask ?? DEFAULTS.tasksRunsPerTask,
+    runRetentionDays: t?.runRetentionDays ?? DEFAULTS.tasksRunRetentionDays,
+    defaultTimeoutMs: t?.defaultTimeoutMs ?? DEFAULTS.tasksDefaultTimeoutMs,
   };
 }
 

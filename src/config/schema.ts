@@ -378,8 +378,29 @@ export const HooksSchema = Closed(
           "Seconds the event loop may stay blocked before the watchdog names the hook, quarantines it and ends the agent (0 = off)",
       }),
     ),
+    tickIntervalMs: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        default: 1000,
+        description:
+          "Period of the hooks' onTick call in ms (at least 100; 0 = never called); a hook still busy with its previous onTick is skipped",
+      }),
+    ),
   },
   "Hook runtime settings",
+);
+
+export const StatsSchema = Closed(
+  {
+    retentionDays: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        default: 400,
+        description: "Closed days of daily statistics kept in the database (GET /stats/day); older days are deleted",
+      }),
+    ),
+  },
+  "Daily statistics per device and metric",
 );
 
 export const UpstreamSchema = Closed(
@@ -449,6 +470,31 @@ export const OutboxSchema = Closed(
     ),
   },
   "Store-and-forward limits",
+);
+
+export const TasksSchema = Closed(
+  {
+    runsPerTask: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: "Runs kept per task in the database (default 100); older ones are pruned",
+      }),
+    ),
+    runRetentionDays: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        description: "Task runs older than this are pruned, whatever their number (default 30)",
+      }),
+    ),
+    defaultTimeoutMs: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "Per-try deadline of a task action when neither the action nor its task sets timeoutMs (default 10000)",
+      }),
+    ),
+  },
+  "Scheduled tasks: run history and the default action deadline",
 );
 
 export const QuotaSchema = Closed({
@@ -564,7 +610,7 @@ export const ConfigSchema = Closed({
     Type.String({
       minLength: 1,
       description:
-        "IANA time zone of the site, e.g. Europe/Prague: task schedules and the local day of daily statistics (default: the system's time zone)",
+        "IANA time zone of the site, e.g. Europe/Prague: rule active windows, quota periods, task schedules and the local day of daily statistics (default: the system's time zone)",
     }),
   ),
   rulesDir: Type.Optional(Type.String({ minLength: 1, description: "Directory of rule files *.json (watched)" })),
@@ -579,6 +625,11 @@ export const ConfigSchema = Closed({
     Type.String({ minLength: 1, description: "Directory of hook modules *.js and *.mjs (watched)" }),
   ),
   hooks: Type.Optional(HooksSchema),
+  stats: Type.Optional(StatsSchema),
+  tasksDir: Type.Optional(
+    Type.String({ minLength: 1, description: "Directory of scheduled task files *.json (watched)" }),
+  ),
+  tasks: Type.Optional(TasksSchema),
   upstream: Type.Optional(UpstreamSchema),
   workOrders: Type.Optional(WorkOrdersSchema),
   outbox: Type.Optional(OutboxSchema),
@@ -598,5 +649,7 @@ export type PointType = Static<typeof PointTypeSchema>;
 export type UpstreamConfig = Static<typeof UpstreamSchema>;
 export type WorkOrdersConfig = Static<typeof WorkOrdersSchema>;
 export type HooksConfig = Static<typeof HooksSchema>;
+export type StatsConfig = Static<typeof StatsSchema>;
 export type HttpConfig = Static<typeof HttpSchema>;
 export type QuotaConfig = Static<typeof QuotaSchema>;
+export type TasksConfig = Static<typeof TasksSchema>;

@@ -2,6 +2,7 @@
 // after its transaction committed). A throwing listener is logged and never reaches the emitter.
 
 import type { Logger } from "./log.js";
+import type { DayStats } from "./ports.js";
 import type {
   Alarm,
   DeviceState,
@@ -30,6 +31,22 @@ export interface AgentEvents {
   workOrderCompleted: [order: WorkOrder];
   /** The set of rules in force changed (load, reload, API). */
   rulesChanged: [ruleCount: number];
+  /** A scheduled task's run started (status "running") or ended, recorded (docs/tasks.md, Runs). */
+  taskRun: [run: TaskRunEvent, task: { id: string; name: string }];
+  /** A local day ended and its statistics were stored (docs/hooks.md, onDayClosed). */
+  dayClosed: [stats: DayStats];
+}
+
+/** A task run as events carry it (the tasks folder's TaskRun has this shape). */
+export interface TaskRunEvent {
+  id: number;
+  taskId: string;
+  slot: number;
+  trigger: string;
+  started: number;
+  ended: number | null;
+  status: string;
+  actions: readonly unknown[];
 }
 
 export type EventName = keyof AgentEvents;

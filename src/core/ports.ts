@@ -199,6 +199,65 @@ export interface DeviceStatusInterceptor {
   beforeDeviceStatus(change: DeviceStatusChange): Promise<DeviceStatusVerdict>;
 }
 
+// ---- maintenance set at run time (docs/alarms.md, Maintenance) -----------------------------
+
+/** A device put in maintenance through the API, the CLI, the page or a hook. */
+export interface MaintenanceRecord {
+  deviceId: string;
+  /** Epoch ms it began. */
+  since: number;
+  /** Epoch ms it ends by itself; null: until switched off. */
+  until: number | null;
+  reason: string;
+  /** Who asked: "api", "cli", "page", "hook:<name>"… */
+  by: string;
+}
+
+/** Where run-time maintenance is kept across restarts (the device_maintenance table). */
+export interface MaintenanceStore {
+  load(): MaintenanceRecord[];
+  put(record: MaintenanceRecord): void;
+  remove(deviceId: string): void;
+}
+
+/** A device in maintenance as listed: run time (from a request) or config (always on). */
+export interface MaintenanceEntry {
+  did: string;
+  origin: "runtime" | "config";
+  since: number | null;
+  until: number | null;
+  reason: string;
+  by: string;
+  /** The device's status now (a hook may have kept another status). */
+  status: DeviceStatus;
+}
+
+export interface MaintenanceRequest {
+  /** Epoch ms, or an ISO-8601 string; absent: until switched off. */
+  until?: number | string | undefined;
+  reason?: string | undefined;
+  by: string;
+}
+
+export type MaintenanceResult =
+  | { ok: true; status: DeviceStatus; entry: MaintenanceEntry | null }
+  | {
+      ok: false;
+      /** unknown-device: no such device; config: maintenance set in the config; invalid: a bad field;
+       *  vetoed: a beforeDeviceStatus hook refused (kind says how). */
+      refusal: "unknown-device" | "config" | "invalid" | "vetoed";
+      field?: "did" | "on" | "until";
+      message: string;
+      kind?: "veto" | "processing" | "invalid" | "denied";
+      hook?: string;
+    };
+
+/** Switching maintenance at run time; the change passes beforeDeviceStatus like any status change. */
+export interface MaintenanceControl {
+  set(deviceId: string, on: boolean, request: MaintenanceRequest): Promise<MaintenanceResult>;
+  list(): MaintenanceEntry[];
+}
+
 /** A local API request as beforeRequest sees it: never the token, never other headers. */
 export interface ApiRequest {
   method: "GET" | "POST";
@@ -224,6 +283,33 @@ export interface KpiProvider {
   kpis(period: KpiPeriod): Promise<Record<string, number>>;
 }
 
+// ---- daily statistics -----------------------------------------------------------------------
+
+/** One numeric metric of one device over a closed local day. */
+export interface MetricDayStats {
+  min: number;
+  max: number;
+  avg: number;
+  /** Readings that carried the metric as a finite number. */
+  count: number;
+}
+
+/** A closed local day (docs/hooks.md, onDayClosed; GET /stats/day). */
+export interface DayStats {
+  /** The local date in config.timezone, "YYYY-MM-DD". */
+  date: string;
+  /** Per device, per numeric metric. */
+  devices: Record<string, Record<string, MetricDayStats>>;
+  /** Per quota id: the usage counted during that day. */
+  quotas: Record<string, number>;
+}
+
+/** What the local API reads of the stored days. */
+export interface DayStatsQueries {
+  /** The stored summary of `date`, or of the latest closed day when `date` is undefined. */
+  day(date?: string): DayStats | undefined;
+}
+
 // ---- device view, modbus writes, outbox stats ------------------------------------------------
 
 export interface DeviceView {
@@ -234,6 +320,17 @@ export interface DeviceView {
 export interface ModbusWriter {
   /** Encodes `value` by the point's type and order and writes it. Rejects with AgentError on failure. */
   write(deviceId: string, point: string, value: MetricValue): Promise<void>;
+}
+
+/** Publishes on the agent's MQTT connection (task actions). Rejects when the broker is not connected. */
+export interface MqttPublisher {
+  publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1 | 2; retain: boolean }): Promise<void>;
+}
+
+/** Calls a named method of a running hook under the hooks' containment (deadline, errors, activity). */
+export interface HookInvoker {
+  /** Resolves with what the method answered; rejects when the hook or method is unknown, it throws or times out. */
+  invoke(hook: string, method: string, args: unknown): Promise<unknown>;
 }
 
 export interface OutboxSummary {
@@ -304,6 +401,8 @@ export interface HookInfo {
   timeouts: number;
   dropped: number;
   lastError?: string;
+  /** onTick calls skipped because the hook's previous onTick was still running (hooks that define onTick). */
+  ticksSkipped?: number;
 }
 
 export interface HookAdmin {

@@ -90,6 +90,9 @@ export interface Alarm {
   lastRecurrence?: number | null;
   /** Recipient group an operator named in /alert/add (the platform's field), kept and returned. */
   recipient?: unknown;
+  /** Why the alarm was kept local ("maintenance": raised while its device was in maintenance):
+   *  nothing about it goes upstream, no work order, no webhook. Absent: an ordinary alarm. */
+  suppressed?: string;
 }
 
 export type Operator =

@@ -6,12 +6,16 @@ import { type Dispatcher, request } from "undici";
 import { redactConfig } from "../config/redact-config.js";
 import type { Config } from "../config/schema.js";
 import { AgentError } from "../core/errors.js";
+import { InvalidDataInput, PermissionDenied, ProcessingError } from "../core/hook-errors.js";
 import type { Logger } from "../core/log.js";
-import type { AlarmQueries, DeviceView, ModbusWriter } from "../core/ports.js";
+import type { AlarmQueries, DeviceView, MaintenanceControl, MaintenanceResult, ModbusWriter } from "../core/ports.js";
 import type { DeviceState, MetricValue } from "../core/types.js";
 import type { Db } from "../store/db.js";
 import { KvRepo } from "../store/kv-repo.js";
-import type { HookContext, HookHttp, HookHttpRequest, HookHttpResponse, HookKv } from "./types.js";
+import type { HookContext, HookErrors, HookHttp, HookHttpRequest, HookHttpResponse, HookKv } from "./types.js";
+
+/** ctx.errors: the typed errors, for a hook that cannot import them from the package. */
+const ERRORS: HookErrors = Object.freeze({ ProcessingError, InvalidDataInput, PermissionDenied });
 
 export interface ContextDeps {
   config: Readonly<Config>;
@@ -22,6 +26,8 @@ export interface ContextDeps {
   modbus?: ModbusWriter | undefined;
   http?: Dispatcher | undefined;
   timeoutMs: number;
+  /** ctx.devices.setMaintenance; absent: it rejects saying maintenance is not available. */
+  maintenance?: MaintenanceControl | undefined;
 }
 
 function copyDevice(d: DeviceState): DeviceState {
@@ -104,6 +110,13 @@ export function createContext(name: string, deps: ContextDeps): HookContext {
       list(): DeviceState[] {
         return devices.list().map(copyDevice);
       },
+      async setMaintenance(deviceId: string, on: boolean, opts: { until?: number | string; reason?: string } = {}) {
+        const control = deps.maintenance;
+        if (control === undefined) throw new ProcessingError("maintenance is not available on this agent");
+        const r = await control.set(deviceId, on, { until: opts.until, reason: opts.reason, by: `hook:${name}` });
+        if (!r.ok) throw maintenanceError(r);
+        return r.status;
+      },
     }),
     alarms: Object.freeze({
       get: (id: string) => alarms.get(id),
@@ -125,5 +138,16 @@ export function createContext(name: string, deps: ContextDeps): HookContext {
     }),
     http: Object.freeze(createHttp(deps.http, deps.timeoutMs)),
     kv: Object.freeze(createKv(new KvRepo(deps.db), name)),
+    errors: ERRORS,
   });
+}
+
+/** A refused maintenance request as the typed error a hook would throw for the same reason. */
+function maintenanceError(r: Extract<MaintenanceResult, { ok: false }>): Error {
+  if (r.refusal === "vetoed") {
+    if (r.kind === "denied") return new PermissionDenied(r.message);
+    if (r.kind === "invalid") return new InvalidDataInput(r.message);
+    return new ProcessingError(r.message);
+  }
+  return new InvalidDataInput({ [r.field ?? "deviceId"]: r.message });
 }

@@ -3,7 +3,8 @@
 // race), keeps a hook that froze the agent in quarantine, and exposes the ports the rest of the agent
 // uses. The work is delegated: call containment (deadline, failure, the activity markers the
 // watchdog reads) is call.ts, observer queues are observers.ts, the interceptor chains are
-// interceptors.ts, directory watching is dir-watch.ts.
+// interceptors.ts (which hook may own an exclusive one: exclusive.ts), directory watching is
+// core/dir-watch.ts.
 //
 // Why this file is still over 400 lines: what remains is one state machine (loaded slots, failed,
 // disabled, forced and unloaded names) that every entry point (rescan, API load/unload, stop) changes
@@ -14,6 +15,7 @@ import type { Dispatcher } from "undici";
 import type { ResolvedHooksConfig } from "../config/defaults.js";
 import type { Config } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
+import { DirWatch } from "../core/dir-watch.js";
 import { errorMessage, type Problem } from "../core/errors.js";
 import type { EventBus } from "../core/events.js";
 import type { Logger } from "../core/log.js";
@@ -22,12 +24,15 @@ import type {
   AdminResult,
   AlarmInterceptor,
   AlarmQueries,
+  DeviceStatusInterceptor,
   DeviceView,
   HookAdmin,
   HookInfo,
   KpiPeriod,
   KpiProvider,
+  MaintenanceControl,
   ModbusWriter,
+  RequestInterceptor,
   UploadInterceptor,
 } from "../core/ports.js";
 import type { Alarm, DeviceState, RuleDefinition } from "../core/types.js";
@@ -35,8 +40,10 @@ import type { Db } from "../store/db.js";
 import { HookActivity } from "./activity.js";
 import { type AnyFn, HookCaller } from "./call.js";
 import { createContext } from "./context.js";
-import { DirWatch } from "./dir-watch.js";
+import { ExclusiveGuard } from "./exclusive.js";
+import { type FailedHook, hookList } from "./hook-list.js";
 import { Interceptors } from "./interceptors.js";
+import { invokeHookMethod } from "./invoke.js";
 import {
   describeUnknown,
   type HookFile,
@@ -48,7 +55,8 @@ import {
   unknownMethods,
 } from "./loader.js";
 import { type ObserverSlot, ObserverTables } from "./observers.js";
-import { describeQuarantine, fileSha256, stillQuarantined } from "./quarantine.js";
+import { fileSha256, quarantineRefusal } from "./quarantine.js";
+import { HookTicker } from "./tick.js";
 import type { Hook, HookContext } from "./types.js";
 
 export interface HookManagerOptions {
@@ -63,6 +71,8 @@ export interface HookManagerOptions {
   metrics: MetricsRegistry;
   devices: DeviceView;
   alarms: AlarmQueries;
+  /** ctx.devices.setMaintenance (maintenance switched at run time). */
+  maintenance?: MaintenanceControl | undefined;
   modbus?: ModbusWriter | undefined;
   http?: Dispatcher | undefined;
   /** Watch hooksDir for edits (default true). */
@@ -95,7 +105,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
   /** Loaded hooks in load order (file-name order). */
   #slots: Slot[] = [];
   /** Imports that failed for a name with no running version, keyed by name (retried when the mtime changes). */
-  readonly #failed = new Map<string, { file: string; mtimeMs: number; error: string; quarantined?: boolean }>();
+  readonly #failed = new Map<string, FailedHook>();
   /** Names unloaded through the API: not reloaded by the rescan until loaded again. */
   readonly #unloaded = new Set<string>();
   /** Files present but listed in hooks.disabled (shown as "disabled"). */
@@ -109,10 +119,17 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
   readonly #caller: HookCaller;
   readonly #observers: ObserverTables;
   readonly #interceptors: Interceptors;
+  readonly #ticker: HookTicker;
+  #generation = 0;
   /** The AlarmInterceptor port: `active` only while some running hook defines beforeAlarm. */
   readonly alarmInterceptor: AlarmInterceptor;
   /** The UploadInterceptor port: `active` only while some running hook defines beforeUpload. */
   readonly uploadInterceptor: UploadInterceptor;
+  /** The DeviceStatusInterceptor port: `active` only while a running hook owns beforeDeviceStatus. */
+  readonly statusInterceptor: DeviceStatusInterceptor;
+  /** The RequestInterceptor port: `active` only while some running hook defines beforeRequest. */
+  readonly requestInterceptor: RequestInterceptor;
+  readonly #exclusive = new ExclusiveGuard();
 
   constructor(opts: HookManagerOptions) {
     this.#o = opts;
@@ -137,9 +154,18 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
     });
     this.#interceptors = new Interceptors(this.#caller, opts.log);
     this.alarmInterceptor = this.#interceptors.alarm;
+    this.#ticker = new HookTicker({
+      clock: opts.clock,
+      caller: this.#caller,
+      metrics: opts.metrics,
+      intervalMs: hc.tickIntervalMs ?? 0,
+    });
     this.uploadInterceptor = this.#interceptors.upload;
+    this.statusInterceptor = this.#interceptors.status;
+    this.requestInterceptor = this.#interceptors.request;
     this.#dirWatch = new DirWatch({
       dir: opts.dir,
+      what: "hooks",
       clock: opts.clock,
       log: opts.log,
       periodMs: opts.rescanMs ?? RESCAN_MS,
@@ -157,11 +183,13 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
     if (this.#o.watch !== false) this.#dirWatch.open();
     await this.#serial(() => this.#rescan());
     if (this.#o.watch !== false) this.#dirWatch.startPeriodic();
+    this.#ticker.start();
   }
 
   async stop(): Promise<void> {
     this.#running = false;
     this.#dirWatch.close();
+    this.#ticker.stop();
     await this.#serial(async () => {
       for (const slot of [...this.#slots].reverse()) await this.#stopSlot(slot, "shutdown");
       this.#slots = [];
@@ -202,10 +230,11 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       if (this.#unloaded.has(f.name)) continue;
       if (isDisabled(f, this.#disabled) && !this.#forced.has(f.name)) continue;
       const slot = this.#slots.find((s) => s.name === f.name);
-      if (slot !== undefined && slot.file === f.file && slot.mtimeMs === f.mtimeMs) continue;
+      // A hook refused for an exclusive method another hook owned is tried again once that is gone.
+      const freed = this.#exclusive.retry(f.name, () => this.#runningSlots());
+      if (slot !== undefined && slot.file === f.file && slot.mtimeMs === f.mtimeMs && !freed) continue;
       const failed = this.#failed.get(f.name);
-      if (slot === undefined && failed !== undefined && failed.file === f.file && failed.mtimeMs === f.mtimeMs)
-        continue;
+      if (slot === undefined && failed?.file === f.file && failed.mtimeMs === f.mtimeMs && !freed) continue;
       await this.#loadFile(f);
     }
     for (const slot of [...this.#slots]) {
@@ -215,7 +244,11 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
         this.#removeSlot(slot);
       }
     }
-    for (const name of [...this.#failed.keys()]) if (!seen.has(name)) this.#failed.delete(name);
+    for (const name of [...this.#failed.keys()]) {
+      if (seen.has(name)) continue;
+      this.#failed.delete(name);
+      this.#exclusive.forget(name);
+    }
   }
 
   /** Imports a file and (re)starts its hook. A version that fails to import leaves the old one running. */
@@ -232,9 +265,10 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       return this.#notLoaded(f, message);
     };
 
+    this.#exclusive.forget(f.name);
     const sha256 = fileSha256(f.file);
-    const quarantined = this.#checkQuarantine(f, sha256);
-    if (quarantined !== undefined) return quarantined;
+    const quarantined = quarantineRefusal(this.#o.dataDir, f.name, f.file, sha256, this.#log);
+    if (quarantined !== undefined) return this.#notLoaded(f, quarantined, true);
     const ident = this.#activity.register(f.name, f.file, sha256);
 
     let mod: Record<string, unknown>;
@@ -261,6 +295,9 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
     for (const name of unknownMethods(hook)) {
       this.#log.warn({ hook: f.name, file: f.file }, `hook ${f.name}: unknown method ${describeUnknown(name)}`);
     }
+    const methods = hookMethods(hook);
+    const refused = this.#exclusive.check({ name: f.name, file: f.file, methods }, this.#runningSlots());
+    if (refused !== undefined) return fail(refused);
 
     let slot: Slot;
     if (old !== undefined) {
@@ -287,7 +324,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
     this.#failed.delete(f.name);
     slot.hook = hook;
     slot.mtimeMs = f.mtimeMs;
-    slot.methods = new Set(hookMethods(hook));
+    slot.methods = new Set(methods);
     delete slot.lastError;
     if (typeof hook.start === "function") {
       const res = await this.#caller.call(slot, "start", () => (hook.start as AnyFn).call(hook, ctx));
@@ -306,24 +343,6 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
     this.#rebuild();
     this.#observers.kick(slot);
     return [];
-  }
-
-  /**
-   * Problems when the watchdog quarantined this hook and its file is unchanged since (it is then
-   * not imported at all: its top-level code may be what froze the agent). A changed file leaves
-   * the quarantine and loads normally.
-   */
-  #checkQuarantine(f: HookFile, sha256: string): Problem[] | undefined {
-    const dataDir = this.#o.dataDir;
-    if (dataDir === undefined) return undefined;
-    const e = stillQuarantined(dataDir, f.name, f.file, sha256, this.#log);
-    if (e === undefined) return undefined;
-    const message = describeQuarantine(f.name, e);
-    this.#log.error(
-      { hook: f.name, file: f.file, method: e.method, quarantinedAt: e.at },
-      `hook ${f.name}: ${message}`,
-    );
-    return this.#notLoaded(f, message, true);
   }
 
   /**
@@ -376,14 +395,21 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       modbus: this.#o.modbus,
       http: this.#o.http,
       timeoutMs: this.#timeoutMs,
+      maintenance: this.#o.maintenance,
     });
+  }
+
+  #runningSlots(): Slot[] {
+    return this.#slots.filter((s) => s.state === "running");
   }
 
   /** Recomputes who gets what after a hook started or stopped. */
   #rebuild(): void {
-    const running = this.#slots.filter((s) => s.state === "running");
+    const running = this.#runningSlots();
     this.#observers.rebuild(running);
     this.#interceptors.rebuild(running);
+    this.#ticker.rebuild(running);
+    this.#generation++;
   }
 
   // ---- interceptors --------------------------------------------------------------------------
@@ -404,31 +430,29 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
     return this.#interceptors.beforeUpload(kind, payload);
   }
 
+  /** Changes whenever the running hooks change (what a KPI cache keys its answers on). */
+  get generation(): number {
+    return this.#generation;
+  }
+
   kpis(period: KpiPeriod): Promise<Record<string, number>> {
     return this.#interceptors.kpis(period);
+  }
+
+  /** Calls a named method of a running hook (a task's hook action, hooks/invoke.ts); rejects saying why it could not. */
+  invoke(hook: string, method: string, args: unknown): Promise<unknown> {
+    const slot = this.#slots.find((s) => s.name === hook);
+    return invokeHookMethod(this.#caller, slot, hook, method, args);
   }
 
   // ---- administration ------------------------------------------------------------------------
 
   list(): HookInfo[] {
-    const out: HookInfo[] = this.#slots.map((s) => this.#info(s));
-    for (const [name, f] of this.#failed) {
-      out.push({
-        name,
-        file: f.file,
-        state: f.quarantined === true ? "quarantined" : "failed",
-        methods: [],
-        errors: 0,
-        timeouts: 0,
-        dropped: 0,
-        lastError: f.error,
-      });
-    }
-    for (const f of this.#disabledFiles) {
-      if (this.#slots.some((s) => s.name === f.name)) continue;
-      out.push({ name: f.name, file: f.file, state: "disabled", methods: [], errors: 0, timeouts: 0, dropped: 0 });
-    }
-    return out;
+    return hookList(
+      this.#slots.map((s) => this.#info(s)),
+      this.#failed,
+      this.#disabledFiles,
+    );
   }
 
   /** Names configured in hooks.disabled (for the status page). */
@@ -447,6 +471,8 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
       dropped: s.dropped,
     };
     if (s.lastError !== undefined) info.lastError = s.lastError;
+    const skipped = this.#ticker.skipped(s.name);
+    if (skipped !== undefined && s.methods.has("onTick")) info.ticksSkipped = skipped;
     return info;
   }
 

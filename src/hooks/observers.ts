@@ -20,6 +20,7 @@ const EVENT_OF: Record<ObserverMethod, EventName> = {
   onQuotaExceeded: "quotaExceeded",
   onWorkOrderCreated: "workOrderCreated",
   onWorkOrderCompleted: "workOrderCompleted",
+  onDayClosed: "dayClosed",
 };
 
 interface QueueItem {

@@ -3,8 +3,9 @@
 // These types are the hook author's manual: `import type { Hook, HookContext } from "edge-agent"`.
 
 import type { Config } from "../config/schema.js";
+import type { InvalidDataInput, PermissionDenied, ProcessingError } from "../core/hook-errors.js";
 import type { Logger } from "../core/log.js";
-import type { AlarmListQuery, KpiPeriod } from "../core/ports.js";
+import type { AlarmListQuery, ApiRequest, DayStats, KpiPeriod } from "../core/ports.js";
 import type {
   Alarm,
   DeviceState,
@@ -16,6 +17,8 @@ import type {
   RuleDefinition,
   WorkOrder,
 } from "../core/types.js";
+
+export type { DayStats, MetricDayStats } from "../core/ports.js";
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -57,6 +60,28 @@ export interface HookHttp {
   ): Promise<HookHttpResponse>;
 }
 
+/**
+ * The typed errors a hook throws to refuse something (docs/hooks.md, typed errors): the same classes
+ * `import { PermissionDenied } from "edge-agent"` gives, for hooks that cannot import the package.
+ */
+export interface HookErrors {
+  readonly ProcessingError: typeof ProcessingError;
+  readonly InvalidDataInput: typeof InvalidDataInput;
+  readonly PermissionDenied: typeof PermissionDenied;
+}
+
+/** A device status change as beforeDeviceStatus sees it (its own copy: changing it changes nothing). */
+export interface HookStatusChange {
+  deviceId: string;
+  /** The device as it is before the change. */
+  device: DeviceState;
+  oldStatus: DeviceStatus;
+  /** The status the device is about to get. */
+  status: DeviceStatus;
+  /** Why, in words: "poll failed", "reading", "maintenance on: panel work"… */
+  reason: string;
+}
+
 /** What the agent gives every hook call (and `start`, and a class constructor). */
 export interface HookContext {
   /** The hook's name: its file name without extension. */
@@ -70,6 +95,17 @@ export interface HookContext {
   readonly devices: {
     get(id: string): DeviceState | undefined;
     list(): DeviceState[];
+    /**
+     * Switches a device's run-time maintenance (docs/hooks.md): resolves with its status once the
+     * change is applied; rejects with InvalidDataInput (unknown device, a bad or past `until`,
+     * config maintenance switched off), or with the typed error of a beforeDeviceStatus veto.
+     * `until`: epoch ms or an ISO-8601 date-time; it ends by itself then.
+     */
+    setMaintenance(
+      deviceId: string,
+      on: boolean,
+      opts?: { until?: number | string; reason?: string },
+    ): Promise<DeviceStatus>;
   };
   /** Alarm queries over the local database. */
   readonly alarms: {
@@ -83,6 +119,8 @@ export interface HookContext {
   };
   readonly http: HookHttp;
   readonly kv: HookKv;
+  /** ProcessingError, InvalidDataInput, PermissionDenied: throw one to refuse (docs/hooks.md). */
+  readonly errors: HookErrors;
 }
 
 /**
@@ -126,6 +164,16 @@ export interface Hook {
   onWorkOrderCreated?(order: WorkOrder, ctx: HookContext): Awaitable<void>;
   /** The work-order API confirmed the completion. */
   onWorkOrderCompleted?(order: WorkOrder, ctx: HookContext): Awaitable<void>;
+  /**
+   * A local day (config.timezone) ended: min, max, average and count of every numeric metric per
+   * device, and each quota's usage that day, as stored for GET /stats/day. Read-only.
+   */
+  onDayClosed?(stats: DayStats, ctx: HookContext): Awaitable<void>;
+  /**
+   * Every hooks.tickIntervalMs while the hook runs (the per-loop call). Skipped, and counted, while
+   * the hook's previous onTick has not finished.
+   */
+  onTick?(ctx: HookContext): Awaitable<void>;
 
   /**
    * Before an alarm is persisted. Return the alarm (possibly changed), `null` to suppress it, or
@@ -140,11 +188,32 @@ export interface Hook {
   ): Awaitable<Alarm | null | undefined>;
   /**
    * Before an upstream request body is built (`kind`: "alert.add", "alert.update", "workorder.create",
-   * "workorder.complete", "webhook"). Return the payload (possibly changed), `null` to skip
+   * "workorder.complete", "webhook", "heartbeat"). Return the payload (possibly changed), `null` to skip
    * sending it, or nothing to leave it unchanged.
    */
   beforeUpload?(kind: string, payload: unknown, ctx: HookContext): Awaitable<unknown>;
-  /** Custom KPIs for the heartbeat and the status page: `{name: number}`. */
+  /**
+   * Before a device's status changes. Only one hook may define it (a second one is refused at load).
+   * Return the change (possibly with another `status` and `reason`) or nothing to apply it, `null` to
+   * keep the old status, or throw ProcessingError / InvalidDataInput / PermissionDenied to keep it with
+   * the error's message as the reason. Any other throw, or a timeout, applies the original change.
+   */
+  beforeDeviceStatus?(
+    change: HookStatusChange,
+    ctx: HookContext,
+  ): Awaitable<Pick<HookStatusChange, "status" | "reason"> | HookStatusChange | null | undefined>;
+  /**
+   * Before an authenticated local API request reaches its handler (every hook that defines it, in
+   * load order). Return nothing to let it pass, or the request with another `body` (POST) to change
+   * what the handler sees; throw PermissionDenied (403) / InvalidDataInput / ProcessingError (400) to
+   * refuse it. Any other throw, or a timeout, lets the request pass.
+   */
+  beforeRequest?(req: ApiRequest, ctx: HookContext): Awaitable<ApiRequest | null | undefined>;
+  /**
+   * Custom KPIs for the heartbeat and the status page: `{name: number}`, asked for "today", "month"
+   * and "year". Answers are cached (today 1 min, month 1 h, year 1 day, and anew when the local
+   * period changes), so a costly year figure is not recomputed for every heartbeat.
+   */
   kpis?(period: KpiPeriod, ctx: HookContext): Awaitable<Record<string, number>>;
 }
 
@@ -163,9 +232,18 @@ export const OBSERVER_METHODS = [
   "onQuotaExceeded",
   "onWorkOrderCreated",
   "onWorkOrderCompleted",
+  "onDayClosed",
 ] as const;
 export type ObserverMethod = (typeof OBSERVER_METHODS)[number];
 
-export const INTERCEPTOR_METHODS = ["beforeAlarm", "beforeUpload"] as const;
-export const LIFECYCLE_METHODS = ["start", "stop", "kpis"] as const;
+export const INTERCEPTOR_METHODS = ["beforeAlarm", "beforeUpload", "beforeDeviceStatus", "beforeRequest"] as const;
+export type InterceptorMethod = (typeof INTERCEPTOR_METHODS)[number];
+/**
+ * Methods only one running hook may define (a second hook defining one is refused at load), with
+ * what they intercept, for the refusal's message.
+ */
+export const EXCLUSIVE_METHODS: Readonly<Partial<Record<InterceptorMethod, string>>> = {
+  beforeDeviceStatus: "device status changes",
+};
+export const LIFECYCLE_METHODS = ["start", "stop", "kpis", "onTick"] as const;
 export const HOOK_METHODS: readonly string[] = [...OBSERVER_METHODS, ...INTERCEPTOR_METHODS, ...LIFECYCLE_METHODS];

@@ -16,22 +16,29 @@ import { isLoopback, remoteAddress } from "../core/net.js";
 import type {
   AlarmOperator,
   AlarmQueries,
+  DayStatsQueries,
   DeviceView,
   HookAdmin,
   KpiProvider,
+  MaintenanceControl,
   OutboxStats,
+  RequestInterceptor,
   RuleAdmin,
 } from "../core/ports.js";
 import { redact } from "../core/redact.js";
 import { HostCheck, isCrossOrigin, TokenCheck } from "./auth.js";
 import { DEFAULT_MAX_BODY_BYTES, parseJsonObject, readBody } from "./body.js";
 import { CODES, HttpError } from "./errors.js";
+import { apiRequest, refusalError } from "./request-hooks.js";
 import { sendError, sendJson } from "./respond.js";
 import { alarmRoutes } from "./routes/alarms.js";
+import { deviceRoutes } from "./routes/devices.js";
 import { hookRoutes } from "./routes/hooks.js";
 import type { AddRoute, Handler, RouteCtx } from "./routes/route.js";
 import { ruleRoutes } from "./routes/rules.js";
+import { statsRoutes } from "./routes/stats.js";
 import { systemRoutes } from "./routes/system.js";
+import { type TaskRouteDeps, taskRoutes } from "./routes/tasks.js";
 import { RuntimeMetrics } from "./runtime-metrics.js";
 import { EventStreamHub } from "./sse.js";
 import { type HealthReport, statusReport } from "./status.js";
@@ -52,8 +59,14 @@ export interface HttpApiOptions {
   tracker: AlarmOperator;
   rules: RuleAdmin & { problems(): readonly Problem[] };
   hooks?: HookAdmin | undefined;
+  /** Maintenance switched at run time (/device/maintenance). */
+  maintenance?: MaintenanceControl | undefined;
   outbox?: OutboxStats | undefined;
   kpis?: KpiProvider | undefined;
+  /** Stored daily statistics (/stats/day). */
+  stats?: DayStatsQueries | undefined;
+  /** Scheduled tasks (/task/*): the task files and the scheduler. */
+  tasks?: Omit<TaskRouteDeps, "log"> | undefined;
   health: () => HealthReport;
   /** The config with secrets removed (shown on /status). */
   publicConfig: () => unknown;
@@ -61,6 +74,8 @@ export interface HttpApiOptions {
   secrets?: readonly string[];
   /** Largest accepted request body, bytes (default 256 KiB). */
   maxBodyBytes?: number;
+  /** Hooks' beforeRequest: sees every authenticated request after the guards, may refuse it. */
+  requestInterceptor?: RequestInterceptor | undefined;
 }
 
 interface Route {
@@ -241,17 +256,29 @@ export class HttpApi {
       );
       return;
     }
+    let raw: Promise<Buffer> | null = null;
+    const rawBody = () => {
+      raw ??= readBody(req, this.#maxBody);
+      return raw;
+    };
     let bodyPromise: Promise<Record<string, unknown>> | null = null;
     const ctx: RouteCtx = {
       req,
       res,
       url,
       body: () => {
-        bodyPromise ??= readBody(req, this.#maxBody).then(parseJsonObject);
+        bodyPromise ??= rawBody().then(parseJsonObject);
         return bodyPromise;
       },
     };
     try {
+      // Only past the guards, and only while a hook defines beforeRequest (else no await at all).
+      const hooks = this.#o.requestInterceptor;
+      if (route.auth && hooks?.active === true) {
+        const verdict = await hooks.beforeRequest(await apiRequest(route.method, url, req, rawBody));
+        if (!verdict.ok) throw refusalError(verdict);
+        if (verdict.body !== undefined) bodyPromise = Promise.resolve(verdict.body);
+      }
       const out = await route.handler(ctx);
       // Every answer passes here: a secret pasted into a rule or alarm title, a hook's name or a
       // refusal message is masked for every route at once, not route by route.
@@ -290,6 +317,9 @@ export class HttpApi {
     alarmRoutes(route, { alarms: o.alarms, operator: o.tracker, log: o.log });
     ruleRoutes(route, { rules: o.rules, log: o.log });
     hookRoutes(route, { hooks: o.hooks, log: o.log });
+    deviceRoutes(route, { maintenance: o.maintenance, log: o.log });
+    statsRoutes(route, { stats: o.stats });
+    if (o.tasks) taskRoutes(route, { ...o.tasks, log: o.log });
   }
 }
 

@@ -60,6 +60,15 @@ export const PAGE_HTML = `<!doctype html>
     <ul id="rule-files" class="plain"></ul>
     <ul id="rule-problems" class="errors"></ul>
   </section>
+  <section id="tasks-section" hidden>
+    <h2>Tasks <span id="task-count" class="count">0</span></h2>
+    <div class="scroll"><table id="tasks"><thead><tr><th>Task</th><th>Schedule</th><th>Enabled</th><th>Next run</th><th>Last run</th><th></th></tr></thead><tbody id="task-rows"></tbody></table></div>
+    <ul id="task-problems" class="errors"></ul>
+  </section>
+  <section id="kpis-section" hidden>
+    <h2>KPIs</h2>
+    <div class="scroll"><table id="kpis"><thead><tr><th>KPI</th><th>Today</th><th>Month</th><th>Year</th></tr></thead><tbody id="kpi-rows"></tbody></table></div>
+  </section>
 </main>
 <footer class="muted">Served by the agent itself; no internet access needed.</footer>
 </body>
@@ -90,7 +99,7 @@ tr.s2 td:first-child{border-left:4px solid var(--bad)}tr.s1 td:first-child{borde
 .card{border:1px solid var(--line);border-radius:6px;padding:.5rem .75rem}
 .card h3{font-size:.95rem;margin:0 0 .25rem;display:flex;justify-content:space-between;align-items:flex-start;gap:.5rem}.card h3 .badge{white-space:nowrap}
 .kv{display:grid;grid-template-columns:auto 1fr;gap:.15rem .75rem;margin:0}.kv dt{color:var(--muted)}.kv dd{margin:0;font-variant-numeric:tabular-nums}
-.values{font-size:.85rem}
+.values{font-size:.85rem}.maint{margin-top:.4rem;font-size:.85rem}.maint-btn{font:inherit;font-size:.8rem;margin-top:.2rem}.badge.suppressed{font-size:.75rem}
 ul.errors{padding-left:1.1rem;margin:.5rem 0 0;color:var(--bad);font-size:.85rem}ul.plain{padding-left:1.1rem;margin:0}
 form label{display:block;margin-bottom:.25rem}form input{font:inherit;padding:.4rem;width:min(100%,24rem)}form button{font:inherit;padding:.4rem .9rem;margin-left:.25rem}
 @media (max-width:520px){body{font-size:14px}th:nth-child(5),td:nth-child(5){display:none}}
@@ -138,11 +147,11 @@ export const PAGE_JS = `"use strict";
       d.alarms.active.forEach(function (a) { state.alarms[a.id] = a; });
       state.recurring = d.alarms.recurring || [];
       $("login").hidden = true; $("main").hidden = false;
-      renderAll();
+      renderAll(); loadMaintenance();
     });
   }
 
-  function renderAll() { renderHeader(); renderAlarms(); renderRepeats(); renderDevices(); renderOutbox(); renderHooks(); renderRules(); }
+  function renderAll() { renderHeader(); renderAlarms(); renderRepeats(); renderDevices(); renderOutbox(); renderHooks(); renderRules(); renderKpis(); renderTasks(); }
   function renderHeader() {
     var s = state.status; if (!s) return;
     $("gw").textContent = s.gateway.id + " · v" + s.gateway.version;
@@ -157,7 +166,8 @@ export const PAGE_JS = `"use strict";
     list.forEach(function (a) {
       var dev = a.resource || a.device || {};
       tb.appendChild(h("tr", { "class": "s" + a.status, "data-alarm-id": a.id },
-        h("td", { text: String(a.level) }), h("td", null, h("strong", { text: a.title || a.name }), h("div", { "class": "muted", text: a.message || "" })),
+        h("td", { text: String(a.level) }), h("td", null, h("strong", { text: a.title || a.name }), h("div", { "class": "muted", text: a.message || "" }),
+          a.suppressed ? h("div", { "class": "badge suppressed", text: "kept local: " + a.suppressed }) : null),
         h("td", { text: dev.name ? dev.name + " (" + dev.id + ")" : dev.id || "" }),
         h("td", { text: a.status === 2 ? "alarm" : "pre-warning" }), h("td", { text: ago(a.created) }),
         h("td", { text: a.workOrderId || "—" })));
@@ -185,7 +195,8 @@ export const PAGE_JS = `"use strict";
       box.appendChild(h("div", { "class": "card", "data-device-id": id },
         h("h3", null, h("span", { text: d.name ? d.name + " · " + id : id }), h("span", { "class": "badge st-" + d.status, text: d.status })),
         h("div", { "class": "muted", text: d.product + " · " + d.source + " · seen " + ago(d.lastSeen) }), dl,
-        d.valuesTruncated ? h("div", { "class": "muted more-values", text: "… and " + d.valuesTruncated + " more values (not shown)" }) : null));
+        d.valuesTruncated ? h("div", { "class": "muted more-values", text: "… and " + d.valuesTruncated + " more values (not shown)" }) : null,
+        maintenanceControl(id)));
     });
     var s = state.status; var total = s && s.devicesTotal != null ? s.devicesTotal : ids.length;
     $("device-count").textContent = String(total);
@@ -196,6 +207,40 @@ export const PAGE_JS = `"use strict";
       $("devices-prev").disabled = state.offset === 0;
       $("devices-next").disabled = state.offset + ids.length >= total;
     }
+  }
+  // Maintenance switched at run time: one button per device; the config's maintenance cannot be switched off here.
+  function loadMaintenance() {
+    return fetch("/device/maintenance/list", { headers: headers(), cache: "no-store" }).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        if (!body || !body.data) return;
+        state.maintenance = Object.create(null); body.data.devices.forEach(function (m) { state.maintenance[m.did] = m; }); renderDevices();
+      }).catch(function () {});
+  }
+  function durationMs(s) {
+    var m = /^(?:(\\d+)d)?(?:(\\d+)h)?(?:(\\d+)m)?$/.exec(s); if (!m || !s) return null;
+    return ((+(m[1] || 0) * 24 + +(m[2] || 0)) * 60 + +(m[3] || 0)) * 60000 || null;
+  }
+  function maintenanceControl(id) {
+    var m = state.maintenance && state.maintenance[id];
+    var box = h("div", { "class": "maint" });
+    if (m) box.appendChild(h("div", { "class": "muted maint-info", text: "maintenance" + (m.reason ? ": " + m.reason : "") + (m.until ? " · until " + new Date(m.until - state.skew).toLocaleString() : "") + (m.origin === "config" ? " (config file)" : " · by " + m.by) }));
+    var btn = h("button", { type: "button", "class": "maint-btn", "data-maintenance": m ? "off" : "on", text: m ? "Maintenance off" : "Maintenance on" });
+    if (m && m.origin === "config") { btn.disabled = true; btn.title = "Set in the config file (devices." + id + ".maintenance): remove it there to end it"; }
+    btn.addEventListener("click", function () { switchMaintenance(id, !m); });
+    box.appendChild(btn); return box;
+  }
+  function switchMaintenance(id, on) {
+    var body = { did: id, on: on, by: "page" };
+    if (on) {
+      var reason = window.prompt("Maintenance of " + id + ": reason (e.g. panel work)", ""); if (reason === null) return;
+      var dur = window.prompt("Ends by itself after (e.g. 2h, 30m, 1d2h); empty: until switched off", ""); if (dur === null) return;
+      body.reason = reason; dur = dur.trim();
+      if (dur) { var ms = durationMs(dur); if (ms === null) { window.alert("Not a duration: " + dur + " (use e.g. 2h, 30m, 1d)"); return; } body.until = Date.now() + state.skew + ms; }
+    }
+    var hd = headers(); hd["Content-Type"] = "application/json";
+    fetch("/device/maintenance", { method: "POST", headers: hd, body: JSON.stringify(body) }).then(function (r) { return r.json(); })
+      .then(function (res) { if (res.code !== 0) window.alert("Maintenance of " + id + " refused: " + res.message); loadMaintenance(); loadStatus().catch(function () {}); })
+      .catch(function (e) { window.alert("Maintenance of " + id + " failed: " + e.message); });
   }
   function pageLimit() { return (state.status && state.status.devicesLimit) || 200; }
   $("devices-prev").addEventListener("click", function () { state.offset = Math.max(0, state.offset - pageLimit()); loadStatus().catch(function () {}); });
@@ -220,11 +265,46 @@ export const PAGE_JS = `"use strict";
       tb.appendChild(h("tr", { title: x.lastError || "", "data-hook": x.name }, h("td", { text: x.name }), h("td", { text: x.state }), h("td", { text: String(x.errors) }), h("td", { text: String(x.timeouts) })));
     });
   }
+  function renderKpis() {
+    var k = (state.status && state.status.kpisByPeriod) || { today: {}, month: {}, year: {} }; var names = {};
+    ["today", "month", "year"].forEach(function (p) { Object.keys(k[p] || {}).forEach(function (n) { names[n] = true; }); });
+    var tb = clear($("kpi-rows")); var list = Object.keys(names).sort();
+    list.forEach(function (n) {
+      var cell = function (p) { var v = (k[p] || {})[n]; return h("td", { text: v === undefined ? "—" : fmt(v) }); };
+      tb.appendChild(h("tr", { "data-kpi": n }, h("td", { text: n }), cell("today"), cell("month"), cell("year")));
+    });
+    $("kpis-section").hidden = list.length === 0;
+  }
   function renderRules() {
     var r = state.status && state.status.rules; if (!r) return;
     $("rule-count").textContent = String(r.count);
     var ul = clear($("rule-files")); r.files.forEach(function (f) { ul.appendChild(h("li", { text: f.file + " — " + f.rules + " rule(s)" })); });
     var pl = clear($("rule-problems")); r.problems.forEach(function (p) { pl.appendChild(h("li", { text: p.file + ": " + p.path + ": " + p.message })); });
+  }
+
+  // Scheduled tasks: one row each, "Run now" starts a manual run (POST /task/run).
+  function when(t) { return t == null ? "—" : new Date(t - state.skew).toLocaleString(); }
+  function schedText(s) { return s.every != null ? "every " + s.every + " s" : s.cron != null ? "cron " + s.cron : "at " + (s.times || []).join(", ") + (s.days ? " (days " + s.days.join(",") + ")" : ""); }
+  function renderTasks() {
+    var t = state.status && state.status.tasks; $("tasks-section").hidden = !t; if (!t) return;
+    $("task-count").textContent = String(t.count);
+    var tb = clear($("task-rows"));
+    if (t.tasks.length === 0) tb.appendChild(h("tr", null, h("td", { colspan: "6", "class": "muted", text: "No task in force." })));
+    t.tasks.forEach(function (x) {
+      var btn = h("button", { type: "button", "class": "run-task", "data-task-run": x.id, text: "Run now" });
+      btn.addEventListener("click", function () { runTask(x.id, btn); });
+      var last = x.lastRun ? when(x.lastRun.started) + " · " + x.lastRun.status : "never";
+      tb.appendChild(h("tr", { "data-task-id": x.id, title: x.file }, h("td", { text: x.name + (x.name !== x.id ? " (" + x.id + ")" : "") }),
+        h("td", { text: schedText(x.schedule) + (x.timezone ? " " + x.timezone : "") }), h("td", { text: x.isEnable ? "yes" : "no" }),
+        h("td", { text: x.isEnable ? when(x.nextRun) : "—" }), h("td", { "class": x.lastRun && x.lastRun.status !== "ok" && x.lastRun.status !== "running" ? "bad" : "", text: last }), h("td", null, btn)));
+    });
+    var pl = clear($("task-problems")); t.problems.forEach(function (p) { pl.appendChild(h("li", { text: p.file + ": " + p.path + ": " + p.message })); });
+  }
+  function runTask(id, btn) {
+    var hd = headers(); hd["Content-Type"] = "application/json"; btn.disabled = true;
+    fetch("/task/run", { method: "POST", headers: hd, body: JSON.stringify({ id: id }) }).then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
+      .then(function (res) { if (!res.ok) window.alert("Run of " + id + " refused: " + res.body.message); btn.disabled = false; refreshSoon(); })
+      .catch(function (e) { btn.disabled = false; window.alert("Run of " + id + " failed: " + e.message); });
   }
 
   var refreshTimer = null;

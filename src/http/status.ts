@@ -1,5 +1,6 @@
 // The body of GET /status: everything the status page shows in one answer (gateway, health, a page
-// of devices, active and recurring alarms, outbox, hooks, rules, today's KPIs, the public config).
+// of devices, active and recurring alarms, outbox, hooks, rules, the KPIs of today, the month and the
+// year, the public config).
 // A failing part (KPIs, health) is reported inside the answer; it never fails the whole page.
 
 import { alarmShape } from "../alarms/shape.js";
@@ -8,6 +9,7 @@ import { errFields, type Problem } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { AlarmQueries, DeviceView, HookAdmin, KpiProvider, OutboxStats, RuleAdmin } from "../core/ports.js";
 import { devicePage, STATUS_DEVICES_DEFAULT, STATUS_DEVICES_MAX } from "../pipeline/device-page.js";
+import { type TaskSummary, taskSummary } from "../tasks/summary.js";
 import { intParam } from "./params.js";
 
 export interface HealthReport {
@@ -28,6 +30,8 @@ export interface StatusSources {
   kpis?: KpiProvider | undefined;
   health: () => HealthReport;
   publicConfig: () => unknown;
+  /** Scheduled tasks: the files in force and the scheduler (absent: no tasks section). */
+  tasks?: TaskSummary | undefined;
 }
 
 /** The health report; a health check that throws is itself an unhealthy agent, not a 500. */
@@ -52,14 +56,19 @@ export async function statusReport(
   const devicesLimit = intParam(q, "devicesLimit", STATUS_DEVICES_MAX) ?? STATUS_DEVICES_DEFAULT;
   const now = o.clock.now();
   const active = o.alarms.active();
-  let kpis: Record<string, number> = {};
-  if (o.kpis) {
-    try {
-      kpis = await o.kpis.kpis("today");
-    } catch (err) {
-      o.log.warn(errFields(err), "kpis for the status page failed");
-    }
-  }
+  // Each period from the KPI cache: a year figure is not recomputed for every page load.
+  const [today, month, year] = await Promise.all(
+    (["today", "month", "year"] as const).map(async (period): Promise<Record<string, number>> => {
+      if (!o.kpis) return {};
+      try {
+        return await o.kpis.kpis(period);
+      } catch (err) {
+        o.log.warn({ ...errFields(err), period }, "kpis for the status page failed");
+        return {};
+      }
+    }),
+  );
+  const kpisByPeriod = { today: today ?? {}, month: month ?? {}, year: year ?? {} };
   const health = readHealth(o);
   const rules = o.rules.entries();
   const files = new Map<string, number>();
@@ -86,7 +95,9 @@ export async function statusReport(
       files: [...files.entries()].map(([file, count]) => ({ file, rules: count })),
       problems: o.rules.problems(),
     },
-    kpis,
+    kpis: kpisByPeriod.today,
+    kpisByPeriod,
+    ...(o.tasks ? { tasks: taskSummary(o.tasks) } : {}),
     config: o.publicConfig(),
   };
 }

@@ -167,7 +167,8 @@ export const migrations: readonly Migration[] = [
     version: 14,
     name: "day-stats",
     sql: `
-      -- one row per closed local day and device ('' holds the quotas' usage), doc is JSON
+      -- one row per closed local day and device ('' holds the quotas' usage), doc is JSON; the row
+      -- (date 'open', device '') holds the running day's accumulators between restarts
       CREATE TABLE day_stats (
         date      TEXT NOT NULL,
         device_id TEXT NOT NULL,

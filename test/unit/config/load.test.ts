@@ -293,8 +293,15 @@ describe("result", () => {
     assert.equal(c.dataDir, resolve(dir, "data"));
     assert.equal(c.rulesDir, resolve(dir, "rules"));
     assert.equal(c.hooksDir, resolve(dir, "hooks"));
-    assert.deepEqual(c.hooks, { timeoutMs: 5000, disabled: [], watchdogS: 30, queueSize: 1000 });
+    assert.deepEqual(c.hooks, {
+      timeoutMs: 5000,
+      disabled: [],
+      watchdogS: 30,
+      queueSize: 1000,
+      tickIntervalMs: 1000,
+    });
     assert.deepEqual(c.outbox, { maxPending: 100000, retentionDays: 7 });
+    assert.deepEqual(c.stats, { retentionDays: 400 });
     assert.deepEqual(c.http, { host: "127.0.0.1", port: 8080, enabled: true });
     assert.equal(c.mqtt?.port, 1883);
     assert.deepEqual(c.mqtt?.subscriptions, []);

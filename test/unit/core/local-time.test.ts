@@ -59,7 +59,7 @@ describe("local time in a named zone", () => {
   });
 });
 
-describe("config timezone", () => {
+describe("config: timezone and tick interval", () => {
   const dir = mkdtempSync(join(tmpdir(), "ea-tz-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const load = async (extra: Record<string, unknown>) => {
@@ -81,5 +81,14 @@ describe("config timezone", () => {
     assert.ok(p, JSON.stringify(r.problems));
     assert.match(p.message, /unknown time zone 'Europe\/Prage'/);
     assert.match(p.hint ?? "", /IANA/);
+  });
+
+  test("hooks.tickIntervalMs below 100 (but not 0) is refused with what to use", async () => {
+    const r = await load({ hooks: { tickIntervalMs: 50 } });
+    assert.equal(r.config, null);
+    const p = r.problems.find((x) => x.path === "$.hooks.tickIntervalMs");
+    assert.equal(p?.message, "50 ms is too short for onTick");
+    assert.equal(p?.hint, "use at least 100, or 0 to turn onTick off");
+    assert.equal((await load({ hooks: { tickIntervalMs: 0 } })).config?.hooks.tickIntervalMs, 0);
   });
 });
