@@ -28,6 +28,7 @@ const CORE_PARTS = [
   "upstream",
   "workorders",
   "tasks",
+  "notify",
 ] as const;
 
 const MAY_IMPORT = {
@@ -49,7 +50,10 @@ const MAY_IMPORT = {
   tasks: [...BASE, "store"],
   // Upstream delivers what the store holds; work orders are one of its kinds, never the other way.
   workorders: [...BASE, "store"],
-  upstream: [...BASE, "store", "workorders"],
+  // Notifications: recipients, channels, templates and the plan of who is told when (rows it plans
+  // are written by the store's outbox writer through a port).
+  notify: [...BASE, "store"],
+  upstream: [...BASE, "store", "workorders", "notify"],
   // Observers: anything below them, never each other (each one is plugged in by app.ts).
   hooks: [...BASE, ...CORE_PARTS],
   http: [...BASE, ...CORE_PARTS],
