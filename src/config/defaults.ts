@@ -11,6 +11,7 @@ import type {
   ModbusConfig,
   ModbusDeviceConfig,
   MqttConfig,
+  NotifyConfig,
   QuotaConfig,
   StatsConfig,
   SubscriptionConfig,
@@ -23,6 +24,7 @@ export const DEFAULTS = {
   dataDir: "./data",
   rulesDir: "./rules",
   hooksDir: "./hooks",
+  recipientsFile: "./recipients.json",
   tasksDir: "./tasks",
   /** Runs kept per task. */
   tasksRunsPerTask: 100,
@@ -141,6 +143,7 @@ export type ResolvedConfig = Omit<
   | "modbus"
   | "upstream"
   | "workOrders"
+  | "notify"
 > & {
   dataDir: string;
   /** IANA name; the system's when the config gives none. */
@@ -160,6 +163,13 @@ export type ResolvedConfig = Omit<
   modbus?: ResolvedModbusConfig;
   upstream?: ResolvedUpstreamConfig;
   workOrders?: ResolvedWorkOrdersConfig;
+  notify: ResolvedNotifyConfig;
+};
+
+/** Notifications: the recipients file and template directory absolute, the language decided. */
+export type ResolvedNotifyConfig = Omit<NotifyConfig, "recipientsFile" | "lang"> & {
+  recipientsFile: string;
+  lang: "en" | "zh";
 };
 
 /** Where the embedded broker listens (`"url": "embedded"`), or null when the agent connects to another broker. */
@@ -198,6 +208,7 @@ export function resolveDefaults(c: Config, cwd: string): ResolvedConfig {
     outbox: resolveOutbox(c.outbox),
     quotas: c.quotas ?? [],
     http: resolveHttp(c.http),
+    notify: resolveNotify(c.notify, cwd),
   };
   if (c.mqtt) out.mqtt = resolveMqtt(c.mqtt, cwd);
   if (c.modbus) out.modbus = resolveModbus(c.modbus);
@@ -213,6 +224,16 @@ export function systemTimeZone(): string {
 
 // One resolver per section, used by resolveDefaults and by the parts that tests (and benches) build
 // from a section written by hand. Each is idempotent: a resolved section resolves to an equal one.
+
+export function resolveNotify(n: NotifyConfig | undefined, cwd: string): ResolvedNotifyConfig {
+  const out: ResolvedNotifyConfig = {
+    ...n,
+    recipientsFile: resolvePath(n?.recipientsFile ?? DEFAULTS.recipientsFile, cwd),
+    lang: n?.lang ?? "en",
+  };
+  if (n?.templatesDir !== undefined) out.templatesDir = resolvePath(n.templatesDir, cwd);
+  return out;
+}
 
 export function resolveHooks(h: HooksConfig | undefined): ResolvedHooksConfig {
   return {

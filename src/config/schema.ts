@@ -454,6 +454,87 @@ export const WorkOrdersSchema = Closed(
   "The signed work-order API (absent: no work orders)",
 );
 
+export const NotifySchema = Closed(
+  {
+    recipientsFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "JSON file of recipient groups and their users (watched; default ./recipients.json; absent file: no groups)",
+      }),
+    ),
+    lang: Type.Optional(
+      Type.Union([Type.Literal("en"), Type.Literal("zh")], {
+        default: "en",
+        description: "Language of the shipped message templates: en or zh",
+      }),
+    ),
+    templatesDir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: "Directory of the site's own message templates, overriding the shipped ones file by file",
+      }),
+    ),
+    statusPageUrl: Type.Optional(
+      Type.String({ minLength: 1, description: "Link to the status page put in every message (absent: no link)" }),
+    ),
+    email: Type.Optional(
+      Closed(
+        {
+          host: Type.String({ minLength: 1, description: "SMTP server" }),
+          port: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 65535, description: "SMTP port (default 465 with secure, else 587)" }),
+          ),
+          secure: Type.Optional(
+            Type.Boolean({ description: "TLS from the first byte (port 465); false: plain, upgraded by STARTTLS" }),
+          ),
+          starttls: Type.Optional(
+            Type.Union([Type.Literal("required"), Type.Literal("opportunistic"), Type.Literal("off")], {
+              default: "opportunistic",
+              description: "STARTTLS on a plain connection: required, opportunistic (when offered) or off",
+            }),
+          ),
+          user: Type.Optional(Type.String({ description: "SMTP user (absent: no authentication)" })),
+          password: Type.Optional(Type.String({ description: 'SMTP password: "${SMTP_PASSWORD}"' })),
+          from: Type.String({ minLength: 3, description: "Sender address, e.g. edge-agent <alarms@example.com>" }),
+          timeoutMs: Type.Optional(PositiveMs(15000, "Per message timeout")),
+        },
+        "E-mail over SMTP (absent: e-mail is not sent; rules and groups that need it are warned about)",
+      ),
+    ),
+    wecom: Type.Optional(
+      Closed(
+        {
+          corpId: Type.String({ minLength: 1, description: "WeCom (企业微信) corp id" }),
+          agentId: Type.Integer({ description: "Id of the WeCom application that sends the messages" }),
+          secret: Type.String({ description: 'Secret of that application: "${WECOM_SECRET}"' }),
+          baseUrl: Type.Optional(
+            Type.String({ minLength: 1, description: "WeCom API base URL (default https://qyapi.weixin.qq.com)" }),
+          ),
+          timeoutMs: Type.Optional(PositiveMs(10000, "Per request timeout")),
+        },
+        "WeCom application messages to users' wecomUserId (absent: not sent)",
+      ),
+    ),
+    robot: Type.Optional(
+      Closed(
+        {
+          baseUrl: Type.Optional(
+            Type.String({
+              minLength: 1,
+              description:
+                "Base URL of WeCom group robot webhooks, the key appended (default https://qyapi.weixin.qq.com/cgi-bin/webhook/send)",
+            }),
+          ),
+          timeoutMs: Type.Optional(PositiveMs(10000, "Per request timeout")),
+        },
+        "WeCom group robots named by recipient groups (keys in the recipients file)",
+      ),
+    ),
+  },
+  "Notifications: recipients, languages and channels (docs/notifications.md)",
+);
+
 export const OutboxSchema = Closed(
   {
     maxPending: Type.Optional(
@@ -634,6 +715,7 @@ export const ConfigSchema = Closed({
   workOrders: Type.Optional(WorkOrdersSchema),
   outbox: Type.Optional(OutboxSchema),
   quotas: Type.Optional(Type.Array(QuotaSchema, { description: "Energy budgets per device counter and period" })),
+  notify: Type.Optional(NotifySchema),
   http: Type.Optional(HttpSchema),
   simulator: Type.Optional(SimulatorSchema),
 });
@@ -648,6 +730,7 @@ export type ModbusPointConfig = Static<typeof ModbusPointSchema>;
 export type PointType = Static<typeof PointTypeSchema>;
 export type UpstreamConfig = Static<typeof UpstreamSchema>;
 export type WorkOrdersConfig = Static<typeof WorkOrdersSchema>;
+export type NotifyConfig = Static<typeof NotifySchema>;
 export type HooksConfig = Static<typeof HooksSchema>;
 export type StatsConfig = Static<typeof StatsSchema>;
 export type HttpConfig = Static<typeof HttpSchema>;
