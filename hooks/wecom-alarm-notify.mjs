@@ -1,5 +1,11 @@
 // Example hook: posts raised and resolved alarms to a WeCom (企业微信) group robot.
 //
+// The agent has this built in: WeCom group robots (and e-mail, and WeCom application messages) are
+// notification channels of their own, named in recipient groups, queued in the outbox, retried, and
+// rendered from the site's templates (docs/notifications.md, "Channels"). Prefer the built-in
+// channel for alarms. This file stays as an example of a custom channel written as a hook: copy it
+// to reach a service the agent does not know (an SMS gateway, a pager, a chat system).
+//
 // Inert until configured. Set the robot's webhook URL in the environment of the agent:
 //   WECOM_WEBHOOK_URL=https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=<robot key>
 // or store it in this hook's key/value store (kv key "webhookUrl").
