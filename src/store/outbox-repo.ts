@@ -10,9 +10,18 @@ import type { ResolvedOutboxConfig } from "../config/defaults.js";
 import type { DeadLetterInfo, OutboxStats, OutboxSummary } from "../core/ports.js";
 import type { Db } from "./db.js";
 
-export type OutboxKind = "alert.add" | "alert.update" | "workorder.create" | "workorder.complete" | "webhook";
-/** Drop class: `notification` rows may be dropped when the outbox is full; the others never. */
-export type OutboxClass = "alarm" | "workorder" | "notification";
+export type OutboxKind =
+  | "alert.add"
+  | "alert.update"
+  | "workorder.create"
+  | "workorder.complete"
+  | "webhook"
+  | "notify";
+/**
+ * Drop class: `notification` (webhook) rows may be dropped when the outbox is full; `notify` rows
+ * (messages to people, docs/notifications.md) only when they are test messages; the others never.
+ */
+export type OutboxClass = "alarm" | "workorder" | "notification" | "notify";
 export type OutboxState = "pending" | "delivered" | "skipped" | "dead" | "dropped";
 
 export const KIND_CLASS: Readonly<Record<OutboxKind, OutboxClass>> = {
@@ -21,6 +30,7 @@ export const KIND_CLASS: Readonly<Record<OutboxKind, OutboxClass>> = {
   "workorder.create": "workorder",
   "workorder.complete": "workorder",
   webhook: "notification",
+  notify: "notify",
 };
 
 export interface OutboxRow {
@@ -41,6 +51,17 @@ export interface NewOutboxRow {
   alarmId: string | null;
   payload: string;
   created: number;
+  /** Not due before this epoch ms (a notification told only after its group's delay); default now. */
+  nextAt?: number;
+}
+
+/** A notify row of an alarm, as the planner reads them back (docs/notifications.md). */
+export interface NotifyRowInfo {
+  seq: number;
+  stream: string;
+  state: OutboxState;
+  next_at: number;
+  payload: string;
 }
 
 export interface AlarmRefs {
@@ -110,15 +131,38 @@ export class OutboxRepo implements OutboxStats {
   }
 
   insert(row: NewOutboxRow): number {
-    const r = this.#s.insert.run(row.kind, KIND_CLASS[row.kind], row.stream, row.alarmId, row.payload, row.created);
+    const r = this.#s.insert.run(
+      row.kind,
+      KIND_CLASS[row.kind],
+      row.stream,
+      row.alarmId,
+      row.payload,
+      row.nextAt ?? 0,
+      row.created,
+    );
     return Number(r.lastInsertRowid);
   }
 
-  /** Heads of streams (lowest pending seq) of the given classes that are due, oldest first. */
-  dueHeads(classes: readonly OutboxClass[], now: number, limit: number): OutboxRow[] {
+  /**
+   * Heads of streams (lowest pending seq) of the given classes that are due, oldest first. Notify
+   * rows of the channels in `blockedChannels` (backing off) are left out, so a channel that is down
+   * never fills the batch and holds back the others.
+   */
+  dueHeads(
+    classes: readonly OutboxClass[],
+    now: number,
+    limit: number,
+    blockedChannels: readonly string[] = [],
+  ): OutboxRow[] {
     // One indexed walk per class (state, class, seq): stops after `limit` rows, no sort of the backlog.
     const out: OutboxRow[] = [];
-    for (const cls of classes) out.push(...(this.#s.heads.all(cls, now, limit) as OutboxRow[]));
+    for (const cls of classes) {
+      const rows =
+        cls === "notify" && blockedChannels.length > 0
+          ? this.#s.notifyHeads.all(now, JSON.stringify(blockedChannels), limit)
+          : this.#s.heads.all(cls, now, limit);
+      out.push(...(rows as OutboxRow[]));
+    }
     if (classes.length > 1) out.sort((a, b) => a.seq - b.seq);
     return out.length > limit ? out.slice(0, limit) : out;
   }
@@ -190,6 +234,23 @@ export class OutboxRepo implements OutboxStats {
       }
       return { requeued: rows.map((r) => ({ seq: r.seq, kind: r.kind, alarmId: r.alarm_id })) };
     })();
+  }
+
+  /** Every notify row of an alarm, in order (planner: who was told, inside the alarm's transaction). */
+  notifyRows(alarmId: string): NotifyRowInfo[] {
+    // Streams of an alarm's notifications share the prefix `n:<alarmId>|`: a range on the stream index.
+    const prefix = `n:${alarmId}|`;
+    return this.#s.notifyRows.all(prefix, `n:${alarmId}}`) as NotifyRowInfo[];
+  }
+
+  /** A pending row becomes due at `nextAt` with a new payload (a principal told at once on escalation). */
+  reschedule(seq: number, nextAt: number, payload: string): void {
+    this.#s.reschedule.run(nextAt, payload, seq);
+  }
+
+  /** State of a row by seq (the recover message asks whether its raise went). */
+  rowState(seq: number): OutboxState | undefined {
+    return (this.#s.rowState.get(seq) as { state: OutboxState } | undefined)?.state;
   }
 
   /** Whether a work-order create was ever written for this alarm (any state but dropped). */
@@ -330,8 +391,21 @@ export class OutboxRepo implements OutboxStats {
 function prepare(db: Db) {
   return {
     insert: db.prepare(
-      "INSERT INTO outbox (kind, class, stream, alarm_id, payload, state, created) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+      "INSERT INTO outbox (kind, class, stream, alarm_id, payload, state, next_at, created) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
     ),
+    notifyHeads: db.prepare(
+      `SELECT o.seq, o.kind, o.class, o.stream, o.alarm_id, o.payload, o.attempts, o.next_at, o.created
+         FROM outbox o
+        WHERE o.state = 'pending' AND o.class = 'notify' AND o.next_at <= ?
+          AND json_extract(o.payload, '$.channel') NOT IN (SELECT value FROM json_each(?))
+          AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' AND p.stream = o.stream AND p.seq < o.seq)
+        ORDER BY o.seq LIMIT ?`,
+    ),
+    notifyRows: db.prepare(
+      "SELECT seq, stream, state, next_at, payload FROM outbox WHERE stream >= ? AND stream < ? AND kind = 'notify' ORDER BY seq",
+    ),
+    reschedule: db.prepare("UPDATE outbox SET next_at = ?, payload = ? WHERE seq = ? AND state = 'pending'"),
+    rowState: db.prepare("SELECT state FROM outbox WHERE seq = ?"),
     heads: db.prepare(
       `SELECT o.seq, o.kind, o.class, o.stream, o.alarm_id, o.payload, o.attempts, o.next_at, o.created
          FROM outbox o
@@ -371,7 +445,10 @@ function prepare(db: Db) {
     countPending: db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'"),
     dropOldest: db.prepare(
       `UPDATE outbox SET state = 'dropped', done_at = ?, last_error = ?
-        WHERE seq IN (SELECT seq FROM outbox WHERE state = 'pending' AND class = 'notification' ORDER BY seq LIMIT ?)`,
+        WHERE seq IN (SELECT seq FROM outbox WHERE state = 'pending'
+                        AND (class = 'notification'
+                             OR (class = 'notify' AND json_extract(payload, '$.transition') = 'test'))
+                      ORDER BY seq LIMIT ?)`,
     ),
     expire: db.prepare(
       "UPDATE outbox SET state = 'dead', done_at = ?, last_error = ? WHERE state = 'pending' AND created < ?",

@@ -6,7 +6,7 @@
 import type { WorkOrdersConfig } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
-import type { AlarmChange, AlarmChangeSink } from "../core/ports.js";
+import type { AlarmChange, AlarmChangeSink, NotificationPlanner } from "../core/ports.js";
 import type { Db } from "./db.js";
 import {
   type AlertUpdatePayload,
@@ -28,10 +28,24 @@ export function workOrdersEnabled(cfg: WorkOrdersConfig | undefined): cfg is Wor
 export class OutboxWriter implements AlarmChangeSink {
   readonly #repo: OutboxRepo;
   readonly #workOrders: boolean;
+  /** Who is told of each change (docs/notifications.md); absent: no notify rows. */
+  #planner: NotificationPlanner | undefined;
 
-  constructor(opts: { db: Db; clock?: Clock; workOrders?: WorkOrdersConfig | undefined; log?: Logger }) {
+  constructor(opts: {
+    db: Db;
+    clock?: Clock;
+    workOrders?: WorkOrdersConfig | undefined;
+    log?: Logger;
+    planner?: NotificationPlanner | undefined;
+  }) {
     this.#repo = new OutboxRepo({ db: opts.db });
     this.#workOrders = workOrdersEnabled(opts.workOrders);
+    this.#planner = opts.planner;
+  }
+
+  /** Plugs the notification planner in (built after the writer, from the notify config). */
+  setPlanner(planner: NotificationPlanner | undefined): void {
+    this.#planner = planner;
   }
 
   /** Called inside the alarm transaction: throws only on a database error, which rolls it back. */
@@ -43,6 +57,7 @@ export class OutboxWriter implements AlarmChangeSink {
     const a = c.alarm;
     // Kept local (raised during maintenance): no alert, work order or webhook, for its whole life.
     if (a.suppressed !== undefined) return;
+    if (this.#planner !== undefined) this.#notify(this.#planner, c);
     const now = c.now;
     // Period OFF: the alarm is the platform's record and is sent; the rule's actions do not run.
     const acts = c.rule !== null && c.rule.off !== true;
@@ -110,6 +125,22 @@ export class OutboxWriter implements AlarmChangeSink {
   #withinPeriod(c: AlarmChange): boolean {
     const periodMs = Math.max(0, (c.rule?.period ?? 0) * 1000);
     return periodMs > 0 && c.now - c.alarm.created < periodMs;
+  }
+
+  /** The notify rows of a change, inserted at once: the planner of the next change in the batch sees them. */
+  #notify(planner: NotificationPlanner, c: AlarmChange): void {
+    const plan = planner.plan(c);
+    for (const r of plan.dueNow) this.#repo.reschedule(r.seq, c.now, r.payload);
+    for (const r of plan.rows) {
+      this.#repo.insert({
+        kind: "notify",
+        stream: r.stream,
+        alarmId: r.alarmId,
+        payload: r.payload,
+        created: c.now,
+        nextAt: r.nextAt,
+      });
+    }
   }
 
   /** The rule's webhook, on raise and on resolve (see #withinPeriod). */

@@ -24,9 +24,9 @@ import { WorkOrderClient } from "../workorders/client.js";
 import { GroupCommit } from "./group-commit.js";
 import { post, type SendOutcome } from "./http.js";
 import { recordOutcome, reportTargetChange } from "./outcomes.js";
-import type { Result, SenderContext, SendFailure } from "./senders/context.js";
+import type { NotifyDeliveryContext, Result, SenderContext, SendFailure } from "./senders/context.js";
 import { SENDERS } from "./senders/index.js";
-import { CLASS_TARGET, type TargetName, Targets } from "./targets.js";
+import { CLASS_TARGET, type TargetName, Targets, targetOf } from "./targets.js";
 
 export interface DispatcherOptions {
   db: Db;
@@ -40,6 +40,9 @@ export interface DispatcherOptions {
   workOrders?: ResolvedWorkOrdersConfig | undefined;
   outbox: ResolvedOutboxConfig;
   interceptor?: UploadInterceptor | undefined;
+  /** Notifications to people (docs/notifications.md); absent: notify rows stay pending. They go
+   *  whether or not `upstream` is configured, and whatever the platform's health. */
+  notify?: Omit<NotifyDeliveryContext, "repo" | "signal"> | undefined;
   /** Every secret the agent knows (masked in failure reasons); the upstream and work-order
    *  config's own secret-key values are always added. */
   secrets?: readonly string[] | undefined;
@@ -58,6 +61,8 @@ export class Dispatcher {
   readonly #log: Logger;
   readonly #random: () => number;
   readonly #concurrency: number;
+  /** Requests one notification channel may have in flight at once. */
+  readonly #channelSlots: number;
   readonly #batchSize: number;
   readonly #targets: Targets;
   readonly #senders: SenderContext;
@@ -89,6 +94,7 @@ export class Dispatcher {
     this.#targets = new Targets(this.#random);
     // Without upstream, only work orders and webhooks are sent: as many at once as upstream's default.
     this.#concurrency = opts.upstream?.concurrency ?? DEFAULTS.upstreamConcurrency;
+    this.#channelSlots = Math.max(2, Math.floor(this.#concurrency / 4));
     this.#batchSize = opts.batchSize ?? Math.max(64, this.#concurrency * 8);
     this.#outcomes = new GroupCommit<Result>({
       // at once when half of the requests in flight have finished
@@ -113,6 +119,8 @@ export class Dispatcher {
       log: this.#log,
       intercept: (kind, payload) => this.#intercept(kind, payload),
       send: (target, url, headers, body) => this.#send(target, url, headers, body),
+      notify:
+        opts.notify === undefined ? undefined : { ...opts.notify, repo: this.#repo, signal: () => this.#abort.signal },
     };
     const m = opts.metrics;
     this.#m = {
@@ -139,6 +147,8 @@ export class Dispatcher {
         return this.#senders.workOrders !== undefined;
       case "notification":
         return true;
+      case "notify":
+        return this.#senders.notify !== undefined;
     }
   }
 
@@ -225,6 +235,17 @@ export class Dispatcher {
     for (const cls of ["alarm", "workorder", "notification"] as const) {
       if (this.#configured(cls) && this.#targets.ready(CLASS_TARGET[cls], now)) out.push(cls);
     }
+    // Each notification channel is its own target: the class is read, minus the channels backing off.
+    if (this.#configured("notify")) out.push("notify");
+    return out;
+  }
+
+  /** Channels whose target is backing off or probing (their rows are not read until it is ready). */
+  #blockedChannels(now: number): string[] {
+    const out: string[] = [];
+    for (const t of this.#targets.all()) {
+      if (t.name.startsWith("notify:") && !this.#targets.ready(t.name, now)) out.push(t.name.slice("notify:".length));
+    }
     return out;
   }
 
@@ -234,7 +255,7 @@ export class Dispatcher {
     const now = this.#o.clock.now();
     const classes = this.#allowedClasses(now);
     if (classes.length === 0) return;
-    for (const r of this.#repo.dueHeads(classes, now, this.#batchSize)) {
+    for (const r of this.#repo.dueHeads(classes, now, this.#batchSize, this.#blockedChannels(now))) {
       if (!this.#inflightStreams.has(r.stream)) this.#queue.push(r);
     }
   }
@@ -244,7 +265,11 @@ export class Dispatcher {
     while (this.#queuePos < this.#queue.length) {
       const row = this.#queue[this.#queuePos++] as OutboxRow;
       if (this.#inflightStreams.has(row.stream)) continue;
-      if (!this.#targets.ready(CLASS_TARGET[row.class], now)) continue;
+      const target = targetOf(row);
+      if (!this.#targets.ready(target, now)) continue;
+      // A slow channel (an SMTP server that answers after its timeout) holds a few connection slots,
+      // never all of them: alarms and the other channels keep theirs.
+      if (target.startsWith("notify:") && this.#targets.get(target).inflight >= this.#channelSlots) continue;
       return row;
     }
     return undefined;
@@ -252,7 +277,7 @@ export class Dispatcher {
 
   #start(row: OutboxRow): void {
     this.#active++;
-    this.#targets.begin(CLASS_TARGET[row.class]);
+    this.#targets.begin(targetOf(row));
     this.#inflightStreams.add(row.stream);
     const p: Promise<void> = SENDERS[row.kind](this.#senders, row)
       .catch((err: unknown): Result => {
@@ -294,7 +319,7 @@ export class Dispatcher {
 
   /** Target state from an outcome, as soon as it is known (before commit), so new requests see it. */
   #onResult(r: Result): void {
-    const name = CLASS_TARGET[r.row.class];
+    const name = targetOf(r.row);
     this.#active--;
     if (r.kind === "retry" || r.kind === "pause") this.#m.failures.inc({ kind: r.row.kind, outcome: r.kind });
     reportTargetChange(this.#log, r, this.#targets.finish(name, r, this.#o.clock.now()));
@@ -309,7 +334,12 @@ export class Dispatcher {
       this.#m.delivered.inc(labels);
       if (r.kind === "ok" && r.order) this.#o.events.emit("workOrderCreated", r.order);
       if (r.kind === "ok" && r.completed) this.#o.events.emit("workOrderCompleted", r.completed);
-    } else if (r.kind === "dead") {
+    }
+    if (r.notification !== undefined) {
+      const { message, outcome } = r.notification;
+      this.#o.events.emit(outcome.ok ? "notificationSent" : "notificationFailed", message, outcome);
+    }
+    if (r.kind === "dead") {
       this.#m.dead.inc(labels);
       this.#log.error(
         {

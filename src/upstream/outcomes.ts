@@ -6,12 +6,12 @@ import type { Logger } from "../core/log.js";
 import type { OutboxRepo } from "../store/outbox-repo.js";
 import { backoffMs } from "./backoff.js";
 import type { Result } from "./senders/context.js";
-import { CLASS_TARGET, type TargetChange, type Targets } from "./targets.js";
+import { type TargetChange, type Targets, targetOf } from "./targets.js";
 
 /** Records one outcome; called inside the transaction that commits its batch. */
 export function recordOutcome(repo: OutboxRepo, targets: Targets, r: Result, now: number, random: () => number): void {
   const row = r.row;
-  const target = CLASS_TARGET[row.class];
+  const target = targetOf(row);
   switch (r.kind) {
     case "ok":
       repo.markDelivered(row.seq, now);
@@ -47,7 +47,7 @@ export function recordOutcome(repo: OutboxRepo, targets: Targets, r: Result, now
 /** Logs what an outcome changed about its target. */
 export function reportTargetChange(log: Logger, r: Result, change: TargetChange): void {
   const row = r.row;
-  const target = CLASS_TARGET[row.class];
+  const target = targetOf(row);
   const reason = r.kind === "retry" || r.kind === "pause" ? r.reason : "";
   switch (change.kind) {
     case "none":

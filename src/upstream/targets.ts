@@ -1,20 +1,43 @@
-// Health of the three delivery targets (upstream, work orders, webhooks): backoff after failures,
+// Health of the delivery targets (upstream, work orders, webhooks, and one per notification channel,
+// `notify:<channel>`, so an SMTP server that is down holds back e-mail only): backoff after failures,
 // one probe at a time until a request is accepted again, and the pause on refused credentials
 // (docs/upstream.md). Pure: no I/O and no clock of its own (`now` is passed in), so the rules are
 // unit-tested directly; the dispatcher logs and counts what each change reports.
 
-import type { OutboxClass } from "../store/outbox-repo.js";
+import type { OutboxClass, OutboxRow } from "../store/outbox-repo.js";
 import { backoffMs } from "./backoff.js";
 
-export type TargetName = "upstream" | "workorders" | "webhook";
+export type TargetName = "upstream" | "workorders" | "webhook" | `notify:${string}`;
 
 export const TARGET_NAMES: readonly TargetName[] = ["upstream", "workorders", "webhook"];
 
-export const CLASS_TARGET: Readonly<Record<OutboxClass, TargetName>> = {
+export const CLASS_TARGET: Readonly<Record<Exclude<OutboxClass, "notify">, TargetName>> = {
   alarm: "upstream",
   workorder: "workorders",
   notification: "webhook",
 };
+
+const NOTIFY_TARGETS = new WeakMap<OutboxRow, TargetName>();
+
+/** The target of a row: its class's, or for a notify row its channel's (`notify:email`, `notify:channel:sms`). */
+export function targetOf(row: OutboxRow): TargetName {
+  if (row.class !== "notify") return CLASS_TARGET[row.class];
+  let t = NOTIFY_TARGETS.get(row);
+  if (t === undefined) {
+    let channel = "unknown";
+    try {
+      const c = (JSON.parse(row.payload) as { channel?: unknown }).channel;
+      if (typeof c === "string" && c !== "") channel = c;
+    } catch {
+      // a damaged payload: its sender dead-letters it
+    }
+    t = notifyTarget(channel);
+    NOTIFY_TARGETS.set(row, t);
+  }
+  return t;
+}
+
+export const notifyTarget = (channel: string): TargetName => `notify:${channel}`;
 
 export interface TargetState {
   readonly name: TargetName;
@@ -139,6 +162,12 @@ export class Targets {
   }
 
   #state(name: TargetName): TargetState {
-    return this.#targets.get(name) as TargetState;
+    let t = this.#targets.get(name);
+    if (t === undefined) {
+      // Notification channels get their target the first time a row of theirs goes.
+      t = { name, failures: 0, blockedUntil: 0, probing: false, inflight: 0, paused: null };
+      this.#targets.set(name, t);
+    }
+    return t;
   }
 }

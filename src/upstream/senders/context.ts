@@ -4,7 +4,11 @@
 
 import type { UpstreamConfig } from "../../config/schema.js";
 import type { Logger } from "../../core/log.js";
-import type { WorkOrder } from "../../core/types.js";
+import type { DeviceView, HookChannels, NotificationOutcome, NotifyInterceptor } from "../../core/ports.js";
+import type { Alarm, WorkOrder } from "../../core/types.js";
+import type { Channel } from "../../notify/channels/channel.js";
+import type { RenderInput as FullRenderInput } from "../../notify/render.js";
+import type { NotificationMessage } from "../../notify/types.js";
 import type { OutboxKind, OutboxRepo, OutboxRow, PlatformAnswer } from "../../store/outbox-repo.js";
 import type { WorkOrderClient } from "../../workorders/client.js";
 import type { SendOutcome } from "../http.js";
@@ -13,14 +17,43 @@ import type { TargetName } from "../targets.js";
 /** A send that did not end with an accepted answer. */
 export type SendFailure = Exclude<SendOutcome, { kind: "ok" }>;
 
+/** A notification that was sent or failed: announced (notificationSent / notificationFailed) after commit. */
+export interface NotificationNotice {
+  message: NotificationMessage;
+  outcome: NotificationOutcome;
+}
+
 /** What a finished request means for its row; committed in a batch. */
-export type Result =
+export type Result = (
   | { row: OutboxRow; kind: "ok"; upstreamId?: string; orderId?: string; order?: WorkOrder; completed?: WorkOrder }
   | { row: OutboxRow; kind: "skipped"; reason: string }
   | { row: OutboxRow; kind: "dead"; reason: string; answer?: PlatformAnswer }
   | { row: OutboxRow; kind: "retry"; reason: string; afterMs?: number }
   | { row: OutboxRow; kind: "pause"; reason: string }
-  | { row: OutboxRow; kind: "aborted" };
+  | { row: OutboxRow; kind: "aborted" }
+) & { notification?: NotificationNotice };
+
+/** What renderMessage (notify/render.ts) is given; the site's templates are the renderer's own. */
+export type RenderInput = Omit<FullRenderInput, "templates">;
+
+/** What the notify sender needs (docs/notifications.md, "Delivery"); absent: notify rows wait. */
+export interface NotifyDeliveryContext {
+  /** The built-in channels that are configured, by name (email, wecom, robot). */
+  readonly channels: ReadonlyMap<string, Channel>;
+  readonly hookChannels?: HookChannels<NotificationMessage> | undefined;
+  readonly interceptor?: NotifyInterceptor<NotificationMessage> | undefined;
+  /** The alarm (or firing) as committed now. */
+  readonly alarms: { get(id: string): Alarm | undefined };
+  readonly devices: DeviceView;
+  readonly repo: OutboxRepo;
+  render(input: RenderInput): NotificationMessage;
+  readonly lang: string;
+  readonly timezone: string;
+  readonly statusPageUrl?: string | undefined;
+  now(): number;
+  /** The dispatcher's shutdown signal. */
+  signal(): AbortSignal;
+}
 
 export interface SenderContext {
   /** Undefined: alarm rows are not handed to a sender (they wait in the outbox). */
@@ -33,6 +66,8 @@ export interface SenderContext {
   /** The hooks' `beforeUpload`: the payload to send, or null to skip the row. */
   intercept(kind: OutboxKind, payload: unknown): Promise<unknown | null>;
   send(target: TargetName, url: URL, headers: Record<string, string>, body: string): Promise<SendOutcome>;
+  /** Undefined: notify rows are not handed to a sender. */
+  readonly notify?: NotifyDeliveryContext | undefined;
 }
 
 export type Sender = (ctx: SenderContext, row: OutboxRow) => Promise<Result>;

@@ -5,6 +5,7 @@ import type { OutboxKind } from "../../store/outbox-repo.js";
 import { sendAlertAdd } from "./alert-add.js";
 import { sendAlertUpdate } from "./alert-update.js";
 import type { Sender } from "./context.js";
+import { sendNotify } from "./notify.js";
 import { sendWebhook } from "./webhook.js";
 import { sendWorkOrderComplete } from "./work-order-complete.js";
 import { sendWorkOrderCreate } from "./work-order-create.js";
@@ -15,4 +16,5 @@ export const SENDERS: Readonly<Record<OutboxKind, Sender>> = {
   "workorder.create": sendWorkOrderCreate,
   "workorder.complete": sendWorkOrderComplete,
   webhook: sendWebhook,
+  notify: sendNotify,
 };
