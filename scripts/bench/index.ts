@@ -1,10 +1,10 @@
 // `npm run bench`: runs every area's benchmark in turn and prints their figures. Each figure is a
 // ratio against a baseline measured in the same run, so numbers from different machines compare.
-// Usage: npm run bench [-- area ...]   (areas: pipeline rules mqtt modbus alarms upstream hooks http files tasks)
+// Usage: npm run bench [-- area ...]   (areas: pipeline rules mqtt modbus alarms upstream hooks http files tasks notify)
 
 import { cpus, totalmem } from "node:os";
 
-const all = ["rules", "pipeline", "mqtt", "modbus", "alarms", "upstream", "hooks", "http", "files", "tasks"];
+const all = ["rules", "pipeline", "mqtt", "modbus", "alarms", "upstream", "hooks", "http", "files", "tasks", "notify"];
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all;
 
 console.log(

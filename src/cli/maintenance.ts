@@ -4,14 +4,11 @@
 // Host and port come from the config's http section; the token from EDGE_AGENT_HTTP_TOKEN, else
 // the config's http.token (with its ${VAR} references taken from this shell's environment).
 
-import { readFile } from "node:fs/promises";
-import { DEFAULTS, resolvePath } from "../config/defaults.js";
-import { loadConfig, parseJsonText } from "../config/load.js";
-import { errorMessage } from "../core/errors.js";
 import type { MaintenanceEntry } from "../core/ports.js";
 import { formatLocalTime } from "./alarms.js";
 import { DEFAULT_CONFIG, parseCommandArgs } from "./args.js";
 import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
+import { type ApiAnswer, callLocalApi, localApiTarget, refusedTokenMessage, unreachableMessage } from "./local-api.js";
 
 export const HELP = `Usage: edge-agent maintenance [-c FILE] [--json]
        edge-agent maintenance DID on [--until TIME|DURATION] [--reason TEXT] [-c FILE] [--json]
@@ -28,7 +25,6 @@ else http.token of the config. Documentation: docs/cli.md
 `;
 
 const USAGE = "Usage: edge-agent maintenance [DID on|off] [--until TIME|DURATION] [--reason TEXT] [-c FILE] [--json]\n";
-const REQUEST_TIMEOUT_MS = 15_000;
 const UNITS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
 
 /** "2h", "30m", "1h30m", "1d" as milliseconds; undefined when `s` is not a duration. */
@@ -45,93 +41,6 @@ export function untilValue(raw: string, now: number): number | string {
   const ms = parseDuration(raw);
   if (ms !== undefined) return now + ms;
   return /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw.trim();
-}
-
-interface Target {
-  base: string;
-  token: string;
-  /** Why the address may be a guess (the config did not load). */
-  note?: string;
-  disabled?: boolean;
-}
-
-function baseUrl(host: string, port: number): string {
-  // A wildcard bind is reached on loopback; an IPv6 literal needs brackets.
-  const h =
-    host === "0.0.0.0" || host === "" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
-  return `http://${h}:${port}`;
-}
-
-/** Where the agent listens and which token it wants, from the config (best effort when it does not load). */
-async function target(file: string, io: CliIO): Promise<Target> {
-  const envToken = io.env.EDGE_AGENT_HTTP_TOKEN ?? "";
-  const loaded = await loadConfig(file, io.env, { cwd: io.cwd });
-  if (loaded.config !== null) {
-    const h = loaded.config.http;
-    return {
-      base: baseUrl(h.host, h.port),
-      token: envToken || (h.token ?? ""),
-      ...(h.enabled ? {} : { disabled: true }),
-    };
-  }
-  // The config has problems in this shell (a secret of another section not set here): read http alone.
-  let host: string = DEFAULTS.httpHost;
-  let port: number = DEFAULTS.httpPort;
-  let token = envToken;
-  try {
-    const { value } = parseJsonText(await readFile(resolvePath(file, io.cwd), "utf8"), file);
-    const http = (value as { http?: Record<string, unknown> } | null)?.http;
-    if (http && typeof http === "object") {
-      if (typeof http.host === "string" && !http.host.includes("${")) host = http.host;
-      if (typeof http.port === "number") port = http.port;
-      if (!token && typeof http.token === "string") {
-        const ref = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(http.token);
-        token = ref ? (io.env[ref[1] as string] ?? "") : http.token.includes("${") ? "" : http.token;
-      }
-    }
-  } catch {
-    // Defaults: the agent's own defaults are what it listens on without a readable config.
-  }
-  return { base: baseUrl(host, port), token, note: `${file} has problems (see edge-agent validate)` };
-}
-
-interface ApiAnswer {
-  status: number;
-  body: { code?: number; message?: string; data?: unknown };
-}
-
-async function call(t: Target, method: "GET" | "POST", path: string, body?: unknown): Promise<ApiAnswer> {
-  const headers: Record<string, string> = {};
-  if (t.token) headers.authorization = `Bearer ${t.token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${t.base}${path}`, {
-    method,
-    headers,
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  const text = await res.text();
-  let parsed: ApiAnswer["body"] = {};
-  try {
-    parsed = JSON.parse(text) as ApiAnswer["body"];
-  } catch {
-    parsed = { message: text.slice(0, 200) };
-  }
-  return { status: res.status, body: parsed };
-}
-
-function unreachable(err: unknown, t: Target, file: string): string {
-  const cause = (err as { cause?: { code?: string } }).cause?.code;
-  const why =
-    cause === "ECONNREFUSED"
-      ? "connection refused"
-      : err instanceof Error && err.name === "TimeoutError"
-        ? "no answer"
-        : (cause ?? errorMessage(err));
-  return (
-    `edge-agent maintenance: the agent is not reachable at ${t.base} (${why}). ` +
-    `Is it running with ${file}? Maintenance is switched in the running agent; check http.host / http.port in the config.\n`
-  );
 }
 
 export function formatMaintenanceTable(entries: readonly MaintenanceEntry[]): string {
@@ -184,7 +93,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     return EXIT_USAGE;
   }
   const file = v.config ?? DEFAULT_CONFIG;
-  const t = await target(file, io);
+  const t = await localApiTarget(file, io);
   if (t.disabled) {
     io.stderr(
       `edge-agent maintenance: the local API is disabled in ${file} (http.enabled: false); ` +
@@ -198,8 +107,8 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   try {
     answer =
       did === undefined
-        ? await call(t, "GET", "/device/maintenance/list")
-        : await call(t, "POST", "/device/maintenance", {
+        ? await callLocalApi(t, "GET", "/device/maintenance/list")
+        : await callLocalApi(t, "POST", "/device/maintenance", {
             did,
             on: onOff === "on",
             by: "cli",
@@ -207,14 +116,11 @@ export async function main(args: string[], io: CliIO): Promise<number> {
             ...(v.until !== undefined ? { until: untilValue(v.until, Date.now()) } : {}),
           });
   } catch (err) {
-    io.stderr(unreachable(err, t, file));
+    io.stderr(unreachableMessage("maintenance", err, t, file, "Maintenance is switched in the running agent"));
     return EXIT_FAILURE;
   }
   if (answer.status === 401) {
-    io.stderr(
-      `edge-agent maintenance: the agent at ${t.base} refused the token: set EDGE_AGENT_HTTP_TOKEN ` +
-        "or the variable http.token refers to in this shell\n",
-    );
+    io.stderr(refusedTokenMessage("maintenance", t));
     return EXIT_FAILURE;
   }
   if (answer.status !== 200 || answer.body.code !== 0) {
