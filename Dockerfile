@@ -32,6 +32,7 @@ RUN node -e " \
   const c = JSON.parse(fs.readFileSync('config/agent.json', 'utf8')); \
   c.dataDir = '/data'; c.rulesDir = '/etc/edge-agent/rules'; c.hooksDir = '/etc/edge-agent/hooks'; \
   c.tasksDir = '/etc/edge-agent/tasks'; \
+  c.notify = { ...(c.notify || {}), recipientsFile: '/etc/edge-agent/notify/recipients.json' }; \
   c.http = { ...(c.http || {}), host: '0.0.0.0', port: 8080, token: '\${API_TOKEN:-}' }; \
   fs.writeFileSync('config/container.json', JSON.stringify(c, null, 2) + '\n');"
 
@@ -43,8 +44,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system edge-agent \
  && useradd --system --gid edge-agent --groups dialout --home-dir /data --shell /usr/sbin/nologin edge-agent \
- && mkdir -p /data /etc/edge-agent/rules /etc/edge-agent/hooks /etc/edge-agent/tasks \
- && chown -R edge-agent:edge-agent /data /etc/edge-agent/rules /etc/edge-agent/tasks
+ && mkdir -p /data /etc/edge-agent/rules /etc/edge-agent/hooks /etc/edge-agent/tasks /etc/edge-agent/notify \
+ && chown -R edge-agent:edge-agent /data /etc/edge-agent/rules /etc/edge-agent/tasks /etc/edge-agent/notify
 WORKDIR /opt/edge-agent
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
@@ -53,6 +54,7 @@ COPY --from=build --chown=root:root /src/config/container.json /etc/edge-agent/a
 COPY --from=build --chown=edge-agent:edge-agent /src/rules/ /etc/edge-agent/rules/
 COPY --from=build /src/hooks/ /etc/edge-agent/hooks/
 COPY --from=build --chown=edge-agent:edge-agent /src/tasks/ /etc/edge-agent/tasks/
+COPY --from=build --chown=edge-agent:edge-agent /src/config/recipients.json /etc/edge-agent/notify/recipients.json
 RUN ln -s /opt/edge-agent/dist/main.js /usr/local/bin/edge-agent && chmod +x dist/main.js
 
 USER edge-agent

@@ -99,7 +99,7 @@ mkdir -p "$ROOT$BINDIR"
 ln -sfn "$PREFIX/dist/main.js" "$ROOT$BINDIR/edge-agent"
 
 # ---- config: created on first install only, never overwritten -----------------------------------
-mkdir -p "$ROOT$CONFDIR/rules" "$ROOT$CONFDIR/hooks" "$ROOT$CONFDIR/tasks" "$ROOT$DATADIR"
+mkdir -p "$ROOT$CONFDIR/rules" "$ROOT$CONFDIR/hooks" "$ROOT$CONFDIR/tasks" "$ROOT$CONFDIR/notify" "$ROOT$DATADIR"
 FIRST=0
 if [ ! -f "$ROOT$CONFDIR/agent.json" ]; then
   FIRST=1
@@ -109,11 +109,16 @@ if [ ! -f "$ROOT$CONFDIR/agent.json" ]; then
     const [src, out, data, conf] = process.argv.slice(1);
     const c = JSON.parse(fs.readFileSync(src, "utf8"));
     c.dataDir = data; c.rulesDir = conf + "/rules"; c.hooksDir = conf + "/hooks"; c.tasksDir = conf + "/tasks";
+    // In a directory of its own: the local API rewrites it atomically (temp file beside it, rename).
+    c.notify = { ...(c.notify || {}), recipientsFile: conf + "/notify/recipients.json" };
     fs.writeFileSync(out, JSON.stringify(c, null, 2) + "\n");
   ' "$SRC/config/agent.json" "$ROOT$CONFDIR/agent.json" "$DATADIR" "$CONFDIR"
   for d in rules hooks tasks; do
     if [ -d "$SRC/$d" ] && [ -z "$(ls -A "$ROOT$CONFDIR/$d")" ]; then cp -R "$SRC/$d/." "$ROOT$CONFDIR/$d/"; fi
   done
+  if [ -f "$SRC/config/recipients.json" ] && [ ! -f "$ROOT$CONFDIR/notify/recipients.json" ]; then
+    cp "$SRC/config/recipients.json" "$ROOT$CONFDIR/notify/recipients.json"
+  fi
 else
   say "keeping $CONFDIR/agent.json; the new default is $CONFDIR/agent.json.dist"
   cp "$SRC/config/agent.json" "$ROOT$CONFDIR/agent.json.dist"
@@ -149,7 +154,7 @@ fi
 chown root:"$SERVICE_USER" "$CONFDIR" "$CONFDIR/agent.json" "$CONFDIR/hooks"
 chmod 0750 "$CONFDIR"
 chmod 0640 "$CONFDIR/agent.json"
-chown -R "$SERVICE_USER":"$SERVICE_USER" "$CONFDIR/rules" "$CONFDIR/tasks" "$DATADIR"
+chown -R "$SERVICE_USER":"$SERVICE_USER" "$CONFDIR/rules" "$CONFDIR/tasks" "$CONFDIR/notify" "$DATADIR"
 chmod 0750 "$DATADIR"
 chown root:root "$CONFDIR/edge-agent.env"
 if [ "$FIRST" -eq 1 ]; then

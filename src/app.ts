@@ -12,6 +12,7 @@ import { OpenAlarms } from "./alarms/open-alarms.js";
 import { AlarmService } from "./alarms/service.js";
 import { agentHealth } from "./app/health.js";
 import { mqttParts } from "./app/mqtt.js";
+import { notifyParts, recipientParts } from "./app/notify.js";
 import { logAlarmEvents, logDeviceValues } from "./app/operator-log.js";
 import { taskParts } from "./app/tasks.js";
 import { DATABASE_FILE, DEFAULTS, type ResolvedConfig } from "./config/defaults.js";
@@ -26,6 +27,8 @@ import type { HookActivity } from "./hooks/activity.js";
 import { KpiCache } from "./hooks/kpi-cache.js";
 import { HookManager } from "./hooks/manager.js";
 import { HttpApi } from "./http/server.js";
+import type { RecipientDirectory } from "./notify/recipients.js";
+import { TemplateDir } from "./notify/template-dir.js";
 import { DeviceRegistry } from "./pipeline/device-registry.js";
 import { Pipeline } from "./pipeline/ingest.js";
 import { Maintenance } from "./pipeline/maintenance.js";
@@ -56,6 +59,8 @@ export interface AgentDeps {
   secrets?: readonly string[];
   /** Shared record of the hook code running now (read by the event-loop watchdog of `run`). */
   hookActivity?: HookActivity;
+  /** The environment `${VAR}` references of the recipients file read (default: none set). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function databasePath(config: Pick<ResolvedConfig, "dataDir">): string {
@@ -76,6 +81,8 @@ export interface Agent {
   readonly http: HttpApi | null;
   /** The scheduled tasks' runtime and the tasks in force; null before start(). */
   readonly tasks: { runtime: TaskRuntime; set: TaskSet } | null;
+  /** The recipient groups in force; null before start(). */
+  readonly recipients: RecipientDirectory | null;
   /** Open between start() and stop(). */
   readonly db: Db | null;
   start(): Promise<void>;
@@ -201,6 +208,9 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
     get tasks() {
       return built ? { runtime: built.tasks.scheduler, set: built.tasks.set } : null;
     },
+    get recipients() {
+      return built?.recipients ?? null;
+    },
     get db() {
       return db;
     },
@@ -233,6 +243,9 @@ function build(core: Core, db: Db) {
     ...(config.rulesMaxFileBytes !== undefined ? { maxFileBytes: config.rulesMaxFileBytes } : {}),
   });
   const ruleFiles = new RuleFiles({ dir: config.rulesDir, ruleSet, log: logFor("rules") });
+  // Recipient groups rules name (watched file; the local API edits it).
+  const recipientsPart = recipientParts({ config, env: core.deps.env ?? {}, clock, log: logFor("recipients") });
+  const recipients = recipientsPart.recipients;
 
   // A hook may write to a Modbus device whose readings raise the alarms hooks intercept: hooks hold
   // this writer, built here, and the Modbus source (built below, after the pipeline it feeds)
@@ -260,6 +273,23 @@ function build(core: Core, db: Db) {
   });
   // A beforeDeviceStatus hook sees every status change, maintenance requests included.
   devices.interceptStatus(hooks.statusInterceptor);
+  // Who is told of an alarm and when (planned in the alarm's transaction), and the channels that tell them.
+  const templates = config.notify.templatesDir
+    ? new TemplateDir({ dir: config.notify.templatesDir, clock, log: logFor("notify") })
+    : undefined;
+  const notify = notifyParts({
+    config,
+    db,
+    clock,
+    log: logFor("notify"),
+    metrics,
+    http: httpClient,
+    recipients,
+    devices,
+    templates,
+    hooks: { interceptor: hooks.notifyHooks, channels: hooks.notifyHooks },
+  });
+  outboxWriter.setPlanner(notify.planner);
   const dispatcher = new Dispatcher({
     db,
     clock,
@@ -271,6 +301,7 @@ function build(core: Core, db: Db) {
     workOrders: config.workOrders,
     outbox: config.outbox,
     interceptor: hooks.uploadInterceptor,
+    notify: notify.delivery,
     secrets,
   });
   const wake = new DeliveryWake({ events, kick: () => dispatcher.kick() });
@@ -397,6 +428,8 @@ function build(core: Core, db: Db) {
         kpis,
         stats: dayStats,
         tasks: { tasks: tasks.files, runtime: tasks.scheduler },
+        recipients: recipientsPart.files,
+        notify: { ...notify.delivery, recipients, gateway: config.gatewayId },
         health: agentHealth({ db, clock, outbox, mqtt: mqtt?.client ?? null }),
         publicConfig: () => core.publicConfig,
         secrets,
@@ -413,12 +446,16 @@ function build(core: Core, db: Db) {
     { name: "alarm commits", part: lifecycle({ stop: () => alarms.flush().catch(() => undefined) }) },
     { name: "maintenance", part: maintenance },
     { name: "rules", part: rulesLoader },
+    recipientsPart.part,
     { name: "alarms", part: alarmsPart(alarms, ruleSet, events) },
     { name: "hooks", part: hooks, stopDeadlineMs: config.hooks.timeoutMs + STOP_DEADLINE_MS },
     { name: "quotas", part: quotas },
     // After the quotas (their usage restored), before the sources (no reading before the day is restored).
     { name: "daily statistics", part: dayStats },
     { name: "delivery wake-up", part: wake },
+    ...(templates ? [{ name: "message templates", part: lifecycle(templates) }] : []),
+    // Stopped after the dispatcher: its last sends still use the connections.
+    { name: "notification channels", part: lifecycle({ stop: () => notify.close() }) },
     { name: "upstream", part: lifecycle(dispatcher) },
     ...(heartbeat ? [{ name: "heartbeat", part: lifecycle(heartbeat) }] : []),
     ...(sim ? [{ name: "Modbus simulator", part: sim }] : []),
@@ -428,7 +465,7 @@ function build(core: Core, db: Db) {
     ...tasks.parts,
     ...(http ? [{ name: "local API", part: http }] : []),
   ];
-  return { parts, pipeline, alarms, hooks, outbox, http, tasks };
+  return { parts, pipeline, alarms, hooks, outbox, http, tasks, recipients };
 }
 
 /** The alarm service follows the rules in force; rules deleted while the agent was down resolve their alarms at start. */

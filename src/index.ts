@@ -9,7 +9,14 @@ export {
   PermissionDenied,
   ProcessingError,
 } from "./core/hook-errors.js";
-export type { AlarmListQuery, ApiRequest, DayStats, KpiPeriod, MetricDayStats } from "./core/ports.js";
+export type {
+  AlarmListQuery,
+  ApiRequest,
+  DayStats,
+  KpiPeriod,
+  MetricDayStats,
+  NotificationOutcome,
+} from "./core/ports.js";
 export type * from "./core/types.js";
 export type {
   Hook,
@@ -23,4 +30,5 @@ export type {
   HookModule,
   HookStatusChange,
 } from "./hooks/types.js";
+export type { ChannelName, NotificationMessage, RecipientGroup, RecipientUser } from "./notify/types.js";
 export type { TaskAction, TaskDefinition, TaskRun, TaskSchedule } from "./tasks/types.js";

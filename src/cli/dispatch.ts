@@ -12,6 +12,7 @@ const COMMANDS: Record<string, string> = {
   outbox: "show upstream delivery state: pending, delivered, dead letters",
   tasks: "list scheduled tasks with their next run and latest runs",
   maintenance: "list devices in maintenance, or switch one on or off in the running agent",
+  notify: "send a test message to a recipient group through the running agent",
   sim: "run a simulated Modbus TCP power meter",
 };
 
@@ -27,6 +28,7 @@ Commands:
   tasks    [-c FILE] [--json] [--runs N]             ${COMMANDS.tasks}
   maintenance [DID on|off] [--until TIME|DURATION] [--reason TEXT] [-c FILE]
                                                      ${COMMANDS.maintenance}
+  notify   test --recipient ID [-c FILE] [--json]    ${COMMANDS.notify}
   sim      [--port N]                                ${COMMANDS.sim}
 
 Options:

@@ -66,7 +66,14 @@ export async function main(args: string[], io: CliIO): Promise<number> {
         pretty,
       });
     }
-    const agent = createAgent(config, { clock: systemClock, log, version: packageVersion(), secrets, hookActivity });
+    const agent = createAgent(config, {
+      clock: systemClock,
+      log,
+      version: packageVersion(),
+      secrets,
+      hookActivity,
+      env: io.env,
+    });
 
     // Never die on a stray rejection or exception from a device, hook or network peer: log it and go on.
     process.on("unhandledRejection", (err) => log.error(errFields(err), "unhandled rejection"));

@@ -13,6 +13,7 @@ import { errorMessage, type Problem } from "../core/errors.js";
 import type { ValidateHooksOptions } from "../hooks/validate-dir.js";
 import { DEFAULT_CONFIG, parseCommandArgs } from "./args.js";
 import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
+import { recipientChecks } from "./validate-recipients.js";
 
 type Loaded<F> = { ok: true; fn: F } | { ok: false; why: string };
 
@@ -153,6 +154,19 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     } else {
       const why = !tasks.ok ? tasks.why : !context.ok ? context.why : "";
       notes.push(`note: task files not checked: the task validator is ${why}`);
+    }
+  }
+
+  if (config) {
+    // The recipients file, and the rules' recipients and e-mail addresses against it.
+    try {
+      problems.push(...(await recipientChecks(config, io.env)).problems);
+    } catch (err) {
+      problems.push({
+        file: config.notify.recipientsFile,
+        path: "$",
+        message: `recipients validation failed: ${errorMessage(err)}`,
+      });
     }
   }
 

@@ -2,7 +2,7 @@
 // after its transaction committed). A throwing listener is logged and never reaches the emitter.
 
 import type { Logger } from "./log.js";
-import type { DayStats } from "./ports.js";
+import type { DayStats, NotificationInfo, NotificationOutcome } from "./ports.js";
 import type {
   Alarm,
   DeviceState,
@@ -35,6 +35,10 @@ export interface AgentEvents {
   taskRun: [run: TaskRunEvent, task: { id: string; name: string }];
   /** A local day ended and its statistics were stored (docs/hooks.md, onDayClosed). */
   dayClosed: [stats: DayStats];
+  /** A notification was accepted by its channel, recorded (docs/notifications.md). */
+  notificationSent: [message: NotificationInfo, outcome: NotificationOutcome];
+  /** A notification send failed (retried later, or dead-lettered), recorded. */
+  notificationFailed: [message: NotificationInfo, outcome: NotificationOutcome];
 }
 
 /** A task run as events carry it (the tasks folder's TaskRun has this shape). */

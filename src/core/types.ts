@@ -140,9 +140,11 @@ export interface RuleActions {
   alarm?: boolean;
   workOrder?: WorkOrderAction;
   webhook?: string;
-  /** Platform notification channels: stored and returned; delivered by the notifications feature. */
+  /** Platform notification channels (docs/notifications.md): e-mail addresses, WeCom user ids. */
   email?: string;
   wechat?: string;
+  /** A channel a hook provides, e.g. `"channel:sms": "+420…"`. */
+  [channel: `channel:${string}`]: string | undefined;
 }
 
 /**

@@ -16,6 +16,7 @@ import type {
 } from "../core/ports.js";
 import type { Alarm, DeviceState, RuleDefinition } from "../core/types.js";
 import type { AnyFn, HookCaller, InterceptorSlot } from "./call.js";
+import { NotifyHooks } from "./notify-hooks.js";
 import { RequestHooks } from "./request-interceptor.js";
 import { StatusInterceptor } from "./status-interceptor.js";
 import type { Hook } from "./types.js";
@@ -42,6 +43,8 @@ export class Interceptors {
   readonly upload: UploadInterceptor;
   readonly #status: StatusInterceptor;
   readonly #request: RequestHooks;
+  /** beforeNotify and the channels hooks provide (notify-hooks.ts). */
+  readonly notify: NotifyHooks;
 
   constructor(caller: HookCaller, log: Logger) {
     this.#caller = caller;
@@ -50,6 +53,7 @@ export class Interceptors {
     this.upload = new UploadPort(this);
     this.#status = new StatusInterceptor(caller, log);
     this.#request = new RequestHooks(caller, log);
+    this.notify = new NotifyHooks(caller, log);
   }
 
   /** The DeviceStatusInterceptor port: `active` only while a running hook owns beforeDeviceStatus. */
@@ -69,6 +73,7 @@ export class Interceptors {
     this.#kpis = running.filter((s) => s.methods.has("kpis"));
     this.#status.rebuild(running);
     this.#request.rebuild(running);
+    this.notify.rebuild(running);
   }
 
   get alarmActive(): boolean {

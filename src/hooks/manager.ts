@@ -54,6 +54,7 @@ import {
   resolveExport,
   unknownMethods,
 } from "./loader.js";
+import type { NotifyHooks } from "./notify-hooks.js";
 import { type ObserverSlot, ObserverTables } from "./observers.js";
 import { fileSha256, quarantineRefusal } from "./quarantine.js";
 import { HookTicker } from "./tick.js";
@@ -129,6 +130,8 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
   readonly statusInterceptor: DeviceStatusInterceptor;
   /** The RequestInterceptor port: `active` only while some running hook defines beforeRequest. */
   readonly requestInterceptor: RequestInterceptor;
+  /** beforeNotify (`active` only while some running hook defines it) and the channels hooks provide. */
+  readonly notifyHooks: NotifyHooks;
   readonly #exclusive = new ExclusiveGuard();
 
   constructor(opts: HookManagerOptions) {
@@ -163,6 +166,7 @@ export class HookManager implements HookAdmin, AlarmInterceptor, UploadIntercept
     this.uploadInterceptor = this.#interceptors.upload;
     this.statusInterceptor = this.#interceptors.status;
     this.requestInterceptor = this.#interceptors.request;
+    this.notifyHooks = this.#interceptors.notify;
     this.#dirWatch = new DirWatch({
       dir: opts.dir,
       what: "hooks",

@@ -21,6 +21,8 @@ const EVENT_OF: Record<ObserverMethod, EventName> = {
   onWorkOrderCreated: "workOrderCreated",
   onWorkOrderCompleted: "workOrderCompleted",
   onDayClosed: "dayClosed",
+  onNotificationSent: "notificationSent",
+  onNotificationFailed: "notificationFailed",
 };
 
 interface QueueItem {

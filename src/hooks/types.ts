@@ -5,7 +5,7 @@
 import type { Config } from "../config/schema.js";
 import type { InvalidDataInput, PermissionDenied, ProcessingError } from "../core/hook-errors.js";
 import type { Logger } from "../core/log.js";
-import type { AlarmListQuery, ApiRequest, DayStats, KpiPeriod } from "../core/ports.js";
+import type { AlarmListQuery, ApiRequest, DayStats, KpiPeriod, NotificationOutcome } from "../core/ports.js";
 import type {
   Alarm,
   DeviceState,
@@ -17,8 +17,10 @@ import type {
   RuleDefinition,
   WorkOrder,
 } from "../core/types.js";
+import type { NotificationMessage } from "../notify/types.js";
 
-export type { DayStats, MetricDayStats } from "../core/ports.js";
+export type { DayStats, MetricDayStats, NotificationOutcome } from "../core/ports.js";
+export type { NotificationMessage } from "../notify/types.js";
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -174,6 +176,13 @@ export interface Hook {
    * the hook's previous onTick has not finished.
    */
   onTick?(ctx: HookContext): Awaitable<void>;
+  /** A notification was accepted by its channel (docs/notifications.md); `result.seq` is its outbox row. */
+  onNotificationSent?(message: NotificationMessage, result: NotificationOutcome, ctx: HookContext): Awaitable<void>;
+  /**
+   * A notification send failed: `error.outcome` "retry" (tried again later) or "dead" (given up: a
+   * dead letter, `error.code` and `error.message` say why).
+   */
+  onNotificationFailed?(message: NotificationMessage, error: NotificationOutcome, ctx: HookContext): Awaitable<void>;
 
   /**
    * Before an alarm is persisted. Return the alarm (possibly changed), `null` to suppress it, or
@@ -215,6 +224,25 @@ export interface Hook {
    * period changes), so a costly year figure is not recomputed for every heartbeat.
    */
   kpis?(period: KpiPeriod, ctx: HookContext): Awaitable<Record<string, number>>;
+  /**
+   * Before a notification is sent (every hook that defines it, in load order). Return the message
+   * (possibly with another `subject`, `text`, `html` or `to`) or nothing to send it, `null` to veto it
+   * (its outbox row is settled "skipped", vetoed by this hook). A throw or a timeout sends the message
+   * as it was.
+   */
+  beforeNotify?(message: NotificationMessage, ctx: HookContext): Awaitable<NotificationMessage | null | undefined>;
+
+  /**
+   * Names of the notification channels this hook provides: a rule's `actions["channel:<name>"]`
+   * is delivered by its `sendNotification` (docs/hooks.md, custom channels).
+   */
+  channels?: readonly string[];
+  /**
+   * Sends one message on a channel named in `channels`; `message.to` is the address the rule gave.
+   * Resolve when the message was accepted. Any throw (or a timeout) is retried with backoff; a thrown
+   * ProcessingError is final: the message is dead-lettered with the error's message.
+   */
+  sendNotification?(channel: string, message: NotificationMessage, ctx: HookContext): Awaitable<void>;
 }
 
 /** A hook written as a class: constructed with the context, then `start(ctx)` is called. */
@@ -233,10 +261,18 @@ export const OBSERVER_METHODS = [
   "onWorkOrderCreated",
   "onWorkOrderCompleted",
   "onDayClosed",
+  "onNotificationSent",
+  "onNotificationFailed",
 ] as const;
 export type ObserverMethod = (typeof OBSERVER_METHODS)[number];
 
-export const INTERCEPTOR_METHODS = ["beforeAlarm", "beforeUpload", "beforeDeviceStatus", "beforeRequest"] as const;
+export const INTERCEPTOR_METHODS = [
+  "beforeAlarm",
+  "beforeUpload",
+  "beforeDeviceStatus",
+  "beforeRequest",
+  "beforeNotify",
+] as const;
 export type InterceptorMethod = (typeof INTERCEPTOR_METHODS)[number];
 /**
  * Methods only one running hook may define (a second hook defining one is refused at load), with
@@ -246,4 +282,11 @@ export const EXCLUSIVE_METHODS: Readonly<Partial<Record<InterceptorMethod, strin
   beforeDeviceStatus: "device status changes",
 };
 export const LIFECYCLE_METHODS = ["start", "stop", "kpis", "onTick"] as const;
-export const HOOK_METHODS: readonly string[] = [...OBSERVER_METHODS, ...INTERCEPTOR_METHODS, ...LIFECYCLE_METHODS];
+/** What a hook that provides notification channels (its `channels`) defines. */
+export const CHANNEL_METHODS = ["sendNotification"] as const;
+export const HOOK_METHODS: readonly string[] = [
+  ...OBSERVER_METHODS,
+  ...INTERCEPTOR_METHODS,
+  ...LIFECYCLE_METHODS,
+  ...CHANNEL_METHODS,
+];

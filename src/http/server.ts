@@ -34,6 +34,8 @@ import { sendError, sendJson } from "./respond.js";
 import { alarmRoutes } from "./routes/alarms.js";
 import { deviceRoutes } from "./routes/devices.js";
 import { hookRoutes } from "./routes/hooks.js";
+import { type NotifyRouteDeps, notifyRoutes } from "./routes/notify.js";
+import { type RecipientRouteDeps, recipientRoutes } from "./routes/recipients.js";
 import type { AddRoute, Handler, RouteCtx } from "./routes/route.js";
 import { ruleRoutes } from "./routes/rules.js";
 import { statsRoutes } from "./routes/stats.js";
@@ -67,6 +69,10 @@ export interface HttpApiOptions {
   stats?: DayStatsQueries | undefined;
   /** Scheduled tasks (/task/*): the task files and the scheduler. */
   tasks?: Omit<TaskRouteDeps, "log"> | undefined;
+  /** Recipient groups (/recipient/*) and what /status says of them. */
+  recipients?: RecipientRouteDeps["recipients"] | undefined;
+  /** Notifications (/notify/test): recipient groups, channels, the test message, hooks' beforeNotify. */
+  notify?: Omit<NotifyRouteDeps, "log"> | undefined;
   health: () => HealthReport;
   /** The config with secrets removed (shown on /status). */
   publicConfig: () => unknown;
@@ -320,6 +326,8 @@ export class HttpApi {
     deviceRoutes(route, { maintenance: o.maintenance, log: o.log });
     statsRoutes(route, { stats: o.stats });
     if (o.tasks) taskRoutes(route, { ...o.tasks, log: o.log });
+    if (o.recipients) recipientRoutes(route, { recipients: o.recipients, log: o.log });
+    notifyRoutes(route, o.notify ? { ...o.notify, log: o.log } : undefined);
   }
 }
 

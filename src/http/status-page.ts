@@ -65,6 +65,12 @@ export const PAGE_HTML = `<!doctype html>
     <div class="scroll"><table id="tasks"><thead><tr><th>Task</th><th>Schedule</th><th>Enabled</th><th>Next run</th><th>Last run</th><th></th></tr></thead><tbody id="task-rows"></tbody></table></div>
     <ul id="task-problems" class="errors"></ul>
   </section>
+  <section id="notify-section" hidden>
+    <h2>Recipient groups <span id="notify-count" class="count">0</span></h2>
+    <div class="scroll"><table id="notify-groups"><thead><tr><th>Group</th><th>Users</th><th>Principals</th><th>Delay</th><th></th></tr></thead><tbody id="notify-rows"></tbody></table></div>
+    <p id="notify-summary" class="muted"></p>
+    <ul id="notify-results" class="plain"></ul>
+  </section>
   <section id="kpis-section" hidden>
     <h2>KPIs</h2>
     <div class="scroll"><table id="kpis"><thead><tr><th>KPI</th><th>Today</th><th>Month</th><th>Year</th></tr></thead><tbody id="kpi-rows"></tbody></table></div>
@@ -147,7 +153,7 @@ export const PAGE_JS = `"use strict";
       d.alarms.active.forEach(function (a) { state.alarms[a.id] = a; });
       state.recurring = d.alarms.recurring || [];
       $("login").hidden = true; $("main").hidden = false;
-      renderAll(); loadMaintenance();
+      renderAll(); loadMaintenance(); loadRecipients();
     });
   }
 
@@ -280,6 +286,8 @@ export const PAGE_JS = `"use strict";
     $("rule-count").textContent = String(r.count);
     var ul = clear($("rule-files")); r.files.forEach(function (f) { ul.appendChild(h("li", { text: f.file + " — " + f.rules + " rule(s)" })); });
     var pl = clear($("rule-problems")); r.problems.forEach(function (p) { pl.appendChild(h("li", { text: p.file + ": " + p.path + ": " + p.message })); });
+    // A rule naming a recipient group this agent does not have: its alarms tell nobody.
+    ((state.status.notify || {}).unknownRecipients || []).forEach(function (u) { pl.appendChild(h("li", { text: "rule " + u.rule + ": recipient " + u.recipient + " unknown: nobody is told" })); });
   }
 
   // Scheduled tasks: one row each, "Run now" starts a manual run (POST /task/run).
@@ -305,6 +313,39 @@ export const PAGE_JS = `"use strict";
     fetch("/task/run", { method: "POST", headers: hd, body: JSON.stringify({ id: id }) }).then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
       .then(function (res) { if (!res.ok) window.alert("Run of " + id + " refused: " + res.body.message); btn.disabled = false; refreshSoon(); })
       .catch(function (e) { btn.disabled = false; window.alert("Run of " + id + " failed: " + e.message); });
+  }
+
+  // Recipient groups with a "Send test" button each (POST /notify/test): the results, one line per person and channel.
+  function loadRecipients() {
+    return fetch("/recipient/list?limit=1000", { headers: headers(), cache: "no-store" }).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) { renderRecipients((body && (body.recipients || (body.data && body.data.recipients))) || []); }).catch(function () {});
+  }
+  function renderRecipients(groups) {
+    $("notify-section").hidden = groups.length === 0; $("notify-count").textContent = String(groups.length);
+    var tb = clear($("notify-rows"));
+    groups.forEach(function (g) {
+      var btn = h("button", { type: "button", "class": "notify-test", "data-notify-test": g.id, text: "Send test" });
+      btn.addEventListener("click", function () { sendTest(g.id, btn); });
+      tb.appendChild(h("tr", { "data-recipient-id": g.id }, h("td", { text: g.name + (g.name !== g.id ? " (" + g.id + ")" : "") }),
+        h("td", { text: String((g.users || []).length) }), h("td", { text: String((g.principals || []).length) }), h("td", { text: (g.delay || 0) + " s" }), h("td", null, btn)));
+    });
+  }
+  function sendTest(id, btn) {
+    var hd = headers(); hd["Content-Type"] = "application/json"; btn.disabled = true;
+    $("notify-summary").textContent = "Sending a test message to " + id + "…"; clear($("notify-results"));
+    fetch("/notify/test", { method: "POST", headers: hd, body: JSON.stringify({ recipient: id }) }).then(function (r) { return r.json(); })
+      .then(function (res) {
+        btn.disabled = false;
+        if (res.code !== 0) { $("notify-summary").textContent = "Test of " + id + " refused: " + res.message; return; }
+        var list = res.data.results; var bad = list.filter(function (x) { return !x.ok; }).length;
+        $("notify-summary").textContent = "Test of " + id + ": " + (list.length - bad) + " sent, " + bad + " failed";
+        var ul = $("notify-results");
+        list.forEach(function (x) {
+          var who = x.userId ? (x.realname ? x.realname + " (" + x.userId + ")" : x.userId) : "robot";
+          ul.appendChild(h("li", { "class": x.ok ? "" : "err", "data-notify-result": x.ok ? "ok" : "failed", text: who + " · " + x.channel + " · " + (x.to || "-") + ": " + (x.ok ? "ok" : "FAILED " + (x.code != null ? x.code + ": " : "") + (x.message || "")) }));
+        });
+      })
+      .catch(function (e) { btn.disabled = false; $("notify-summary").textContent = "Test of " + id + " failed: " + e.message; });
   }
 
   var refreshTimer = null;

@@ -8,6 +8,8 @@ import type { Clock } from "../core/clock.js";
 import { errFields, type Problem } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { AlarmQueries, DeviceView, HookAdmin, KpiProvider, OutboxStats, RuleAdmin } from "../core/ports.js";
+import { unknownRecipients } from "../notify/recipients.js";
+import type { RecipientFiles } from "../notify/recipients-admin.js";
 import { devicePage, STATUS_DEVICES_DEFAULT, STATUS_DEVICES_MAX } from "../pipeline/device-page.js";
 import { type TaskSummary, taskSummary } from "../tasks/summary.js";
 import { intParam } from "./params.js";
@@ -32,6 +34,8 @@ export interface StatusSources {
   publicConfig: () => unknown;
   /** Scheduled tasks: the files in force and the scheduler (absent: no tasks section). */
   tasks?: TaskSummary | undefined;
+  /** Recipient groups (absent: no notify.recipients facts). */
+  recipients?: Pick<RecipientFiles, "entries" | "get" | "problems"> | undefined;
 }
 
 /** The health report; a health check that throws is itself an unhealthy agent, not a 500. */
@@ -98,6 +102,19 @@ export async function statusReport(
     kpis: kpisByPeriod.today,
     kpisByPeriod,
     ...(o.tasks ? { tasks: taskSummary(o.tasks) } : {}),
+    // Rules naming a group this agent does not have: their alarms tell nobody (shown on the page).
+    ...(o.recipients
+      ? {
+          notify: {
+            recipients: o.recipients.entries().length,
+            problems: o.recipients.problems(),
+            unknownRecipients: unknownRecipients(
+              rules.map((r) => ({ id: r.def.id, recipient: r.def.recipient ?? r.doc.recipient })),
+              { get: (id) => o.recipients?.get(id)?.group },
+            ),
+          },
+        }
+      : {}),
     config: o.publicConfig(),
   };
 }

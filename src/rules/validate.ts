@@ -47,6 +47,7 @@ const RULE_KEYS = [
   "actions",
 ] as const;
 const ACTION_KEYS = ["alarm", "workOrder", "webhook", "email", "wechat"] as const;
+const CHANNEL_PREFIX = "channel:";
 const WORK_ORDER_KEYS = ["priority", "alarmType", "description", "triggerSource", "cameraId", "imageUrl"] as const;
 const TYPES = ["rule", "change", "event"] as const;
 export const DAY_S = 86_400;
@@ -62,7 +63,17 @@ function checkActions(c: Collector, a: unknown, path: string): void {
     c.error(path, `expected an object, got ${kind(a)}`);
     return;
   }
-  c.unknownKeys(a, path, ACTION_KEYS, "actions");
+  // `channel:<name>` keys name a channel a hook provides (docs/notifications.md): any name is accepted here.
+  const builtIn = Object.fromEntries(Object.entries(a).filter(([k]) => !k.startsWith(CHANNEL_PREFIX)));
+  c.unknownKeys(builtIn, path, ACTION_KEYS, "actions");
+  for (const [k, v] of Object.entries(a)) {
+    if (!k.startsWith(CHANNEL_PREFIX)) continue;
+    const cp = childPath(path, k);
+    if (!/^channel:[A-Za-z0-9_-]+$/.test(k))
+      c.error(cp, `invalid channel name '${k.slice(CHANNEL_PREFIX.length)}'`, "use letters, digits, _ and -");
+    else if (typeof v !== "string" || v.trim() === "")
+      c.error(cp, `expected a string (the ${k} recipient), got ${kind(v)}`);
+  }
   if (a.alarm !== undefined && typeof a.alarm !== "boolean")
     c.error(childPath(path, "alarm"), `expected true or false, got ${kind(a.alarm)}`);
   if (a.webhook !== undefined) {
@@ -73,14 +84,8 @@ function checkActions(c: Collector, a: unknown, path: string): void {
   }
   for (const channel of ["email", "wechat"] as const) {
     const v = a[channel];
-    if (v === undefined) continue;
-    const cp = childPath(path, channel);
-    if (typeof v !== "string") c.error(cp, `expected a string (the ${channel} recipient), got ${kind(v)}`);
-    else
-      c.warn(
-        cp,
-        `${channel} notifications have no delivery channel on this agent yet: the setting is stored and returned, nothing is sent`,
-      );
+    if (v !== undefined && typeof v !== "string")
+      c.error(childPath(path, channel), `expected a string (the ${channel} recipient), got ${kind(v)}`);
   }
   if (a.workOrder !== undefined) {
     const wp = childPath(path, "workOrder");

@@ -66,6 +66,10 @@ describe("install.sh with DESTDIR", () => {
     assert.equal(cfg.rulesDir, "/etc/edge-agent/rules");
     assert.equal(cfg.hooksDir, "/etc/edge-agent/hooks");
     assert.equal(cfg.tasksDir, "/etc/edge-agent/tasks");
+    // The recipients file sits in a directory of its own, writable by the service (atomic rewrites).
+    assert.equal(cfg.notify.recipientsFile, "/etc/edge-agent/notify/recipients.json");
+    const recipients = JSON.parse(readFileSync(join(root, "etc/edge-agent/notify/recipients.json"), "utf8"));
+    assert.ok(recipients.recipients.length > 0, "the example recipient groups on first install");
     assert.ok(existsSync(join(root, "etc/edge-agent/rules/sample.json")), "sample rules on first install");
     assert.ok(existsSync(join(root, "etc/edge-agent/tasks/demo-heartbeat.json")), "sample tasks on first install");
     const env = join(root, "etc/edge-agent/edge-agent.env");
@@ -83,7 +87,7 @@ describe("install.sh with DESTDIR", () => {
       "ProtectHome=yes",
       "PrivateTmp=yes",
       "StandardOutput=journal",
-      "ReadWritePaths=/var/lib/edge-agent /etc/edge-agent/rules /etc/edge-agent/tasks",
+      "ReadWritePaths=/var/lib/edge-agent /etc/edge-agent/rules /etc/edge-agent/tasks /etc/edge-agent/notify",
       "EnvironmentFile=-/etc/edge-agent/edge-agent.env",
     ]) {
       assert.ok(unit.split("\n").includes(line), `unit has ${line}`);
@@ -101,6 +105,9 @@ describe("install.sh with DESTDIR", () => {
     const envPath = join(root, "etc/edge-agent/edge-agent.env");
     const envBefore = readFileSync(envPath, "utf8");
     rmSync(join(root, "etc/edge-agent/rules/sample.json"));
+    const recipientsPath = join(root, "etc/edge-agent/notify/recipients.json");
+    const siteRecipients = '{"users": [], "recipients": []}\n';
+    writeFileSync(recipientsPath, siteRecipients);
     writeFileSync(join(src, "dist/main.js"), '#!/usr/bin/env node\nconsole.log("edge-agent v2");\n');
 
     const r = install();
@@ -109,6 +116,7 @@ describe("install.sh with DESTDIR", () => {
     assert.ok(existsSync(join(root, "etc/edge-agent/agent.json.dist")), "new default beside it");
     assert.equal(readFileSync(envPath, "utf8"), envBefore, "secrets untouched");
     assert.ok(!existsSync(join(root, "etc/edge-agent/rules/sample.json")), "a deleted sample rule stays deleted");
+    assert.equal(readFileSync(recipientsPath, "utf8"), siteRecipients, "the site's recipients untouched");
     assert.match(readFileSync(join(root, "opt/edge-agent/dist/main.js"), "utf8"), /v2/);
     assert.match(readFileSync(join(root, "opt/edge-agent.old/dist/main.js"), "utf8"), /"edge-agent"/);
   });

@@ -1,6 +1,6 @@
 // `edge-agent validate` on a site whose rules/ holds a platform export (an array of rules, and a
-// single rule): it passes, printing the warnings (no delivery channel for email/wechat yet, a name
-// the platform would refuse) with file and JSON path.
+// single rule): it passes, printing the warnings (a recipient group not known here, e-mail and WeCom
+// not configured, a name the platform would refuse) with file and JSON path.
 
 import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -38,10 +38,11 @@ test("validate accepts a platform export and prints its warnings without failing
     const lines = text.trimEnd().split("\n");
     assert.deepEqual(lines.slice(0, -1), [
       `${join(rules, "leak.json")}: $.name: warning: the platform allows only letters and digits in a rule name, got 'seal-leak' — rename it before the rule goes to the platform`,
-      `${join(rules, "pumps.json")}: $[0].actions.email: warning: email notifications have no delivery channel on this agent yet: the setting is stored and returned, nothing is sent`,
-      `${join(rules, "pumps.json")}: $[0].actions.wechat: warning: wechat notifications have no delivery channel on this agent yet: the setting is stored and returned, nothing is sent`,
+      `${join(rules, "pumps.json")}: $[0].recipient: warning: recipient '65a1f0c2e4b0a1a2b3c4d5e6' unknown here: nobody is told of this rule's alarms — add it to ${join(dir, "recipients.json")} or remove the field`,
+      `${join(rules, "pumps.json")}: $[0].actions.wechat: warning: WeCom is not configured: no WeChat message is sent for this rule — configure notify.wecom (corp id, agent id, secret)`,
+      `${join(rules, "pumps.json")}: $[0].actions.email: warning: e-mail is not configured: no e-mail is sent for this rule — configure notify.email (SMTP host, from)`,
     ]);
-    assert.equal(lines.at(-1), `${config}: valid — 0 devices, 3 rules, 0 hooks, 0 tasks, 3 warnings`);
+    assert.equal(lines.at(-1), `${config}: valid — 0 devices, 3 rules, 0 hooks, 0 tasks, 4 warnings`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -128,4 +128,64 @@ describe("edge-agent validate", () => {
     assert.equal(await main(["-c", file, "--plan"], c.io), 0, c.out());
     assert.ok(/note: no Modbus request plan/.test(c.out()) || /\bm\b/.test(c.out()), c.out());
   });
+
+  test("recipients: a rule naming an unknown group or a bad e-mail address warns (exit 0); a bad recipients file fails", async () => {
+    const file = site("recipients", { gatewayId: "gw", notify: { recipientsFile: "notify/recipients.json" } });
+    const base = dirname(file);
+    const recipients = join(dir, "notify", "recipients.json");
+    mkdirSync(dirname(recipients), { recursive: true });
+    writeFileSync(
+      recipients,
+      JSON.stringify({
+        users: [{ id: "u1", realname: "Li Lei", phone: "+86 138 0000 0001" }],
+        recipients: [{ id: "day", name: "Day shift", users: ["u1"] }],
+      }),
+    );
+    const rule = (id: string, over: Record<string, unknown>) => ({
+      id,
+      name: id,
+      key: "pump",
+      conditions: { all: [{ fact: "running", operator: "equal", value: false }] },
+      ...over,
+    });
+    writeFileSync(
+      join(base, "rules", "pumps.json"),
+      JSON.stringify([
+        rule("pumpStopped", { recipient: "ops-night" }),
+        rule("pumpDry", { recipient: "day", actions: { email: "ops.example.com" } }),
+      ]),
+    );
+    const c = capture();
+    assert.equal(await main(["-c", file], c.io), 0, c.out());
+    const lines = c.out().split("\n");
+    const rules = join(base, "rules", "pumps.json");
+    assert.ok(
+      lines.includes(
+        `${rules}: $[0].recipient: warning: recipient 'ops-night' unknown here: nobody is told of this rule's alarms — add it to ${recipients} or remove the field`,
+      ),
+      c.out(),
+    );
+    assert.ok(
+      lines.some((l) =>
+        l.startsWith(`${rules}: $[1].actions.email: warning: 'ops.example.com' is not an e-mail address`),
+      ),
+      c.out(),
+    );
+    assert.equal(
+      lines.some((l) => l.includes("$[1].recipient")),
+      false,
+      "a known group is not warned about",
+    );
+
+    writeFileSync(
+      recipients,
+      JSON.stringify({ users: [{ id: "u1", email: "u1@example" }], recipients: [{ id: "day", users: ["u2"] }] }),
+    );
+    const c2 = capture();
+    assert.equal(await main(["-c", file], c2.io), 1, c2.out());
+    assert.match(
+      c2.out(),
+      /recipients\.json: \$\.recipients\[0\]\.users\[0\]: unknown user 'u2' — did you mean 'u1'\?/,
+    );
+  });
 });

@@ -208,8 +208,6 @@ test("platform fields are kept; email/wechat and a non-alphanumeric name are war
   const v = validateRuleObject("rules/x.json", doc);
   assert.deepEqual(v.problems.map(formatProblem), [
     "rules/x.json: $.name: the platform allows only letters and digits in a rule name, got 'pump-pressure' — rename it before the rule goes to the platform",
-    "rules/x.json: $.actions.email: email notifications have no delivery channel on this agent yet: the setting is stored and returned, nothing is sent",
-    "rules/x.json: $.actions.wechat: wechat notifications have no delivery channel on this agent yet: the setting is stored and returned, nothing is sent",
   ]);
   assert.deepEqual(v.doc, doc);
   assert.deepEqual(v.rule?.recipient, { id: "r1" });
@@ -256,4 +254,29 @@ test("ids for rules added through the API look like the platform's ObjectIds", (
   assert.match(id, /^[0-9a-f]{24}$/);
   assert.equal(Number.parseInt(id.slice(0, 8), 16), Date.UTC(2026, 0, 5) / 1000);
   assert.notEqual(newRuleId(0), newRuleId(0));
+});
+
+test("actions: channel:<name> names a hook's channel; its name and value are checked", () => {
+  const base = {
+    id: "r",
+    name: "r",
+    key: "meter",
+    conditions: { all: [{ fact: "v", operator: "greaterThan", value: 1 }] },
+  };
+  const ok = validateRuleObject("rules/x.json", { ...base, actions: { "channel:sms": "+420123456789" } });
+  assert.deepEqual(ok.problems, []);
+  assert.equal(ok.rule?.actions?.["channel:sms"], "+420123456789");
+  const bad = validateRuleObject("rules/x.json", {
+    ...base,
+    actions: { "channel:s m": "x", "channel:pager": 5, emial: "a@b.c" },
+  });
+  assert.equal(bad.rule, null);
+  assert.deepEqual(
+    bad.problems.map((p) => `${p.path}: ${p.message}`),
+    [
+      "$.actions.emial: unknown key 'emial' in actions",
+      `$.actions["channel:s m"]: invalid channel name 's m'`,
+      `$.actions["channel:pager"]: expected a string (the channel:pager recipient), got a number`,
+    ],
+  );
 });
