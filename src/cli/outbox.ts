@@ -74,6 +74,13 @@ export function formatReport(r: OutboxReport, now: number): string {
   for (const p of r.pausedTargets) {
     lines.push(`PAUSED:       ${p.target} since ${age(Math.floor((now - p.since) / 1000))} ago: ${p.message}`);
   }
+  const channels = Object.entries(r.notifications ?? {});
+  if (channels.length > 0) {
+    lines.push("notifications:");
+    for (const [ch, c] of channels) {
+      lines.push(`  ${ch.padEnd(19)} pending ${c.pending}, sent ${c.sent}, skipped ${c.skipped}, failed ${c.failed}`);
+    }
+  }
   const errs = Object.entries(r.lastErrors);
   if (errs.length > 0) {
     lines.push("last errors:");

@@ -415,6 +415,18 @@ export interface OutboxSummary {
   lastErrors: Record<string, { at: number; message: string } | undefined>;
   /** The most recent dead letter: why it was refused, with the platform's code and msg when it answered one. */
   lastDeadLetter?: DeadLetterInfo | null;
+  /** Notifications per channel (email, wecom, robot, channel:<name>). */
+  notifications?: Record<string, ChannelCounts>;
+}
+
+/** One notification channel's rows within the outbox's retention. */
+export interface ChannelCounts {
+  pending: number;
+  sent: number;
+  /** Settled without sending: resolved before the group's delay, vetoed by a hook. */
+  skipped: number;
+  /** Dead letters: refused for good (an unknown user, a mailbox that does not exist). */
+  failed: number;
 }
 
 export interface DeadLetterInfo {

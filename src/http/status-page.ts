@@ -262,6 +262,13 @@ export const PAGE_JS = `"use strict";
       dl.appendChild(h("dt", { text: "last dead letter" }));
       dl.appendChild(h("dd", { id: "outbox-last-dead", text: "#" + d.seq + " " + d.kind + (d.alarmId ? " (alarm " + d.alarmId + ")" : "") + ": " + answer + (d.error || "") + " (" + ago(d.at) + "; edge-agent outbox retry " + d.seq + ")" }));
     }
+    // Notifications per channel: waiting, sent, settled without sending, refused for good.
+    var n = o.notifications || {};
+    Object.keys(n).forEach(function (ch) {
+      var c = n[ch];
+      dl.appendChild(h("dt", { text: "notify " + ch }));
+      dl.appendChild(h("dd", { "data-notify-channel": ch, text: "pending " + c.pending + ", sent " + c.sent + ", skipped " + c.skipped + ", failed " + c.failed }));
+    });
     Object.keys(o.lastErrors || {}).forEach(function (k) { var e = o.lastErrors[k]; if (e) ul.appendChild(h("li", { text: k + ": " + e.message + " (" + ago(e.at) + ")" })); });
   }
   function renderHooks() {

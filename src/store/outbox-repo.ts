@@ -7,7 +7,7 @@
 // is checked in one place.
 
 import type { ResolvedOutboxConfig } from "../config/defaults.js";
-import type { DeadLetterInfo, OutboxStats, OutboxSummary } from "../core/ports.js";
+import type { ChannelCounts, DeadLetterInfo, OutboxStats, OutboxSummary } from "../core/ports.js";
 import type { Db } from "./db.js";
 
 export type OutboxKind =
@@ -341,6 +341,25 @@ export class OutboxRepo implements OutboxStats {
     return out;
   }
 
+  /** Notifications per channel: waiting, sent, settled without sending (resolved before the delay, vetoed), dead letters. */
+  notificationsByChannel(): Record<string, ChannelCounts> {
+    const out: Record<string, ChannelCounts> = {};
+    for (const r of this.#s.byChannel.all() as { state: string; channel: string | null; n: number }[]) {
+      const ch = r.channel ?? "?";
+      let c = out[ch];
+      if (c === undefined) {
+        c = { pending: 0, sent: 0, skipped: 0, failed: 0 };
+        out[ch] = c;
+      }
+      if (r.state === "pending") c.pending += r.n;
+      else if (r.state === "delivered") c.sent += r.n;
+      else if (r.state === "skipped") c.skipped += r.n;
+      else c.failed += r.n;
+    }
+    // Channels in name order, whatever order the groups came in.
+    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
   summary(now: number): OutboxSummary {
     const c = this.counts();
     const oldest = this.#s.oldestPending.get() as { created: number } | undefined;
@@ -358,6 +377,7 @@ export class OutboxRepo implements OutboxStats {
       paused: this.pausedTargets().length > 0,
       lastErrors,
       lastDeadLetter: c.dead > 0 ? (this.deadLetters(1)[0] ?? null) : null,
+      notifications: this.notificationsByChannel(),
     };
   }
 
@@ -456,6 +476,11 @@ function prepare(db: Db) {
     purge: db.prepare("DELETE FROM outbox WHERE state <> 'pending' AND done_at < ?"),
     counts: db.prepare("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state"),
     pendingByKind: db.prepare("SELECT kind, COUNT(*) AS n FROM outbox WHERE state = 'pending' GROUP BY kind"),
+    byChannel: db.prepare(
+      `SELECT state, json_extract(payload, '$.channel') AS channel, COUNT(*) AS n FROM outbox
+        WHERE class = 'notify' AND state IN ('pending', 'delivered', 'skipped', 'dead')
+        GROUP BY state, channel`,
+    ),
     oldestPending: db.prepare("SELECT created FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1"),
     dead: db.prepare(
       `SELECT o.seq, o.kind, o.alarm_id, o.last_error, o.done_at,

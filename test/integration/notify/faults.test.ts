@@ -132,6 +132,10 @@ test("WeCom refuses one user for good: that row is a dead letter with the API's 
   assert.equal(dead[0]?.alarmId, "F4");
   assert.equal(dead[0]?.code, "81013");
   assert.match(dead[0]?.msg ?? "", /invalid/);
+  // What `edge-agent outbox`, /status and the page show per channel.
+  assert.deepEqual(new OutboxRepo({ db: hh.db }).summary(hh.clock.now()).notifications, {
+    wecom: { pending: 0, sent: 2, skipped: 0, failed: 1 },
+  });
 });
 
 test("an SMTP server that stalls holds a few connection slots, never the alarms' or the other channels'", async () => {

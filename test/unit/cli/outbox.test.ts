@@ -35,25 +35,47 @@ test("summary and --json: counts, oldest pending age, pause, last error per kind
   repo.setLastError("alert.add", t + 20, "HTTP 400 from /alert/add code 104001: Miss required parameter");
   repo.setPaused({ target: "upstream", since: t + 30, message: "HTTP 401 from /alert/update" }, "upstream");
   commitChange(db, w, "updated", { ...testAlarm("X1", t), status: 2, level: 5, updated: t + 40 });
+  // Two notifications by e-mail, one sent; one by WeCom, refused for good.
+  const notify = (channel: string, to: string) =>
+    repo.insert({
+      kind: "notify",
+      stream: `notify:X1:${channel}:${to}`,
+      alarmId: "X1",
+      payload: JSON.stringify({ alarmId: "X1", transition: "raise", audience: "direct", channel, to }),
+      created: t + 50,
+    });
+  const sent = notify("email", "a@example.com");
+  notify("email", "b@example.com");
+  const refused = notify("wecom", "ghost");
+  repo.markDelivered(sent, t + 60);
+  repo.markDead(refused, t + 60, "wecom 81013: invalid user");
   db.close();
 
   writeFileSync(join(dir, "agent.json"), JSON.stringify({ gatewayId: "gw", dataDir: "./data" }));
   const a = io();
   assert.equal(await main(["-c", "agent.json", "--json"], a.io), 0);
   const j = JSON.parse(a.out.join(""));
-  assert.equal(j.pending, 1);
-  assert.equal(j.delivered, 1);
-  assert.equal(j.deadLetters, 1);
+  assert.equal(j.pending, 2);
+  assert.equal(j.delivered, 2);
+  assert.equal(j.deadLetters, 2);
   assert.ok(j.oldestPendingAgeS >= 80 && j.oldestPendingAgeS < 200, String(j.oldestPendingAgeS));
   assert.equal(j.paused, true);
   assert.match(j.lastErrors["alert.add"].message, /104001/);
-  assert.deepEqual(j.pendingByKind, { "alert.update": 1 });
+  assert.deepEqual(j.pendingByKind, { "alert.update": 1, notify: 1 });
+  assert.deepEqual(j.notifications, {
+    email: { pending: 1, sent: 1, skipped: 0, failed: 0 },
+    wecom: { pending: 0, sent: 0, skipped: 0, failed: 1 },
+  });
 
   const b = io();
   assert.equal(await main(["--db", join("data", "edge-agent.db")], b.io), 0);
   const text = b.out.join("");
-  assert.match(text, /pending:\s+1 \(alert\.update 1\)/);
-  assert.match(text, /dead-letter:\s+1/);
+  assert.match(text, /pending:\s+2 \(alert\.update 1, notify 1\)/);
+  assert.match(text, /dead-letter:\s+2/);
+  assert.match(
+    text,
+    /notifications:\n {2}email\s+pending 1, sent 1, skipped 0, failed 0\n {2}wecom\s+pending 0, sent 0, skipped 0, failed 1\n/,
+  );
   assert.match(text, /PAUSED:\s+upstream/);
   assert.match(text, /alert\.add .* ago: HTTP 400/);
 });
