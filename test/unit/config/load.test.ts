@@ -341,6 +341,8 @@ describe("bundled configurations", () => {
       MQTT_PASSWORD: "m-pass",
       UPSTREAM_TOKEN: "u-token",
       WORK_ORDER_SECRET: "w-secret",
+      SMTP_PASSWORD: "s-pass",
+      WECOM_SECRET: "wc-secret",
       API_TOKEN: "a-token",
     };
     const r = await loadConfig("config/example-full.json", env);
@@ -353,6 +355,8 @@ describe("bundled configurations", () => {
         "$.mqtt.password: environment variable MQTT_PASSWORD is not set",
         "$.upstream.token: environment variable UPSTREAM_TOKEN is not set",
         "$.workOrders.appSecret: environment variable WORK_ORDER_SECRET is not set",
+        "$.notify.email.password: environment variable SMTP_PASSWORD is not set",
+        "$.notify.wecom.secret: environment variable WECOM_SECRET is not set",
         "$.http.token: environment variable API_TOKEN is not set",
       ],
     );
