@@ -1,6 +1,7 @@
 // Tells the owner of a watched directory (hooks, tasks) when to re-read it: fs.watch events (debounced,
 // an editor's save is several events) and a periodic timer that backs fs.watch up where it misses
-// events (network file systems, a directory that did not exist yet, a watch that failed).
+// events (network file systems, a directory that did not exist yet, a watch that failed). WatchedScans
+// adds what the loaders of watched files share: one re-read at a time, and a lock with their writers.
 
 import { type FSWatcher, watch } from "node:fs";
 import type { Clock, TimerHandle } from "../core/clock.js";
@@ -78,5 +79,87 @@ export class DirWatch {
       return;
     }
     this.#o.onChange();
+  }
+}
+
+/**
+ * A watched directory's re-reads, for the loaders that keep a last-good version of its files (tasks,
+ * recipients): one scan at a time, requests during a scan folded into one more, and a lock that
+ * the local API's writes share with the scans so a write and a re-read never interleave.
+ */
+export class WatchedScans {
+  readonly #watch: DirWatch;
+  readonly #scanOnce: () => Promise<void>;
+  readonly #log: Logger;
+  readonly #what: string;
+  #lock: Promise<unknown> = Promise.resolve();
+  #running = false;
+  #scan: Promise<void> | null = null;
+  #again = false;
+
+  constructor(o: Omit<DirWatchOptions, "onChange"> & { scanOnce: () => Promise<void> }) {
+    this.#scanOnce = o.scanOnce;
+    this.#log = o.log;
+    this.#what = o.what;
+    this.#watch = new DirWatch({ ...o, onChange: () => this.request() });
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Reads once, then watches. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    await this.exclusive(this.#scanOnce);
+    this.#watch.open();
+    this.#watch.startPeriodic();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#watch.close();
+    await this.#scan?.catch(() => undefined);
+  }
+
+  /** Reads now and applies what changed (tests, and after an edit that must show at once). */
+  async rescan(): Promise<void> {
+    if (!this.#running) {
+      await this.exclusive(this.#scanOnce);
+      return;
+    }
+    this.request();
+    await this.#scan;
+  }
+
+  /** Runs `fn` alone against the scans and other writers (the local API). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A re-read is due: started now, or once more after the one running. */
+  request(): void {
+    if (!this.#running) return;
+    if (this.#scan !== null) {
+      this.#again = true;
+      return;
+    }
+    this.#scan = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.exclusive(this.#scanOnce);
+        } while (this.#again && this.#running);
+      } catch (err) {
+        this.#log.error({ err }, `re-reading the ${this.#what} failed`);
+      } finally {
+        this.#scan = null;
+      }
+    })();
+    this.#watch.ensure();
   }
 }

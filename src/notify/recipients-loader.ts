@@ -11,7 +11,7 @@ import { dirname, resolve } from "node:path";
 import type { Obj } from "../config/collector.js";
 import { oversizeProblem } from "../config/file-size.js";
 import type { Clock } from "../core/clock.js";
-import { DirWatch } from "../core/dir-watch.js";
+import { WatchedScans } from "../core/dir-watch.js";
 import { errorMessage, formatProblem, type Problem } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import {
@@ -46,7 +46,7 @@ export class RecipientsLoader implements RecipientDirectory {
   readonly #clock: Clock;
   readonly #ctx: RecipientCheckContext;
   readonly #maxFileBytes: number;
-  readonly #watch: DirWatch;
+  readonly #scans: WatchedScans;
   readonly #listeners = new Set<() => void>();
   #groups = new Map<string, RecipientGroup>();
   #users: RecipientUser[] = [];
@@ -58,10 +58,6 @@ export class RecipientsLoader implements RecipientDirectory {
   /** Warnings of the version in force (what problems() says again when the file returns to it). */
   #appliedProblems: Problem[] = [];
   #signature: string | undefined;
-  #lock: Promise<unknown> = Promise.resolve();
-  #running = false;
-  #scan: Promise<void> | null = null;
-  #again = false;
 
   constructor(opts: RecipientsLoaderOptions) {
     this.#file = resolve(opts.file);
@@ -69,13 +65,13 @@ export class RecipientsLoader implements RecipientDirectory {
     this.#clock = opts.clock;
     this.#ctx = opts.context;
     this.#maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_RECIPIENTS_FILE_BYTES;
-    this.#watch = new DirWatch({
+    this.#scans = new WatchedScans({
       dir: dirname(this.#file),
       what: "recipients",
       clock: opts.clock,
       log: opts.log,
       periodMs: opts.rescanMs ?? 1000,
-      onChange: () => this.#requestScan(),
+      scanOnce: () => this.#scanOnce(),
     });
   }
 
@@ -128,41 +124,28 @@ export class RecipientsLoader implements RecipientDirectory {
   // ---- lifecycle ------------------------------------------------------------------------------
 
   async start(): Promise<void> {
-    if (this.#running) return;
-    this.#running = true;
-    await this.exclusive(() => this.#scanOnce());
+    if (this.#scans.running) return;
+    await this.#scans.start();
     this.#log.info(
       { file: this.#file, groups: this.#groups.size, users: this.#users.length, problems: this.#problems.length },
       this.#applied === undefined && this.#problems.length === 0
         ? "no recipients file: no recipient groups"
         : "recipients loaded",
     );
-    this.#watch.open();
-    this.#watch.startPeriodic();
   }
 
-  async stop(): Promise<void> {
-    if (!this.#running) return;
-    this.#running = false;
-    this.#watch.close();
-    await this.#scan?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.#scans.stop();
   }
 
   /** Reads the file now and applies it if it changed (tests, and after an edit that must show at once). */
-  async rescan(): Promise<void> {
-    if (!this.#running) {
-      await this.exclusive(() => this.#scanOnce());
-      return;
-    }
-    this.#requestScan();
-    await this.#scan;
+  rescan(): Promise<void> {
+    return this.#scans.rescan();
   }
 
   /** Runs `fn` alone against the watcher and other writers (the local API). */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(fn, fn);
-    this.#lock = run.catch(() => undefined);
-    return run;
+    return this.#scans.exclusive(fn);
   }
 
   /** Checks a text as the watcher would; nothing changes (the local API, inside exclusive()). */
@@ -173,27 +156,6 @@ export class RecipientsLoader implements RecipientDirectory {
   /** Puts a checked, written text in force (the local API, inside exclusive()). */
   applyParsed(text: string, parsed: ParsedRecipients): void {
     this.#put(text, parsed);
-  }
-
-  #requestScan(): void {
-    if (!this.#running) return;
-    if (this.#scan !== null) {
-      this.#again = true;
-      return;
-    }
-    this.#scan = (async () => {
-      try {
-        do {
-          this.#again = false;
-          await this.exclusive(() => this.#scanOnce());
-        } while (this.#again && this.#running);
-      } catch (err) {
-        this.#log.error({ err }, "re-reading the recipients file failed");
-      } finally {
-        this.#scan = null;
-      }
-    })();
-    this.#watch.ensure();
   }
 
   async #scanOnce(): Promise<void> {

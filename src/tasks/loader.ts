@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import type { Obj } from "../config/collector.js";
 import { oversizeProblem } from "../config/file-size.js";
 import type { Clock } from "../core/clock.js";
-import { DirWatch } from "../core/dir-watch.js";
+import { WatchedScans } from "../core/dir-watch.js";
 import { errorMessage, formatProblem, type Problem } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { LoadedTask, TaskSet } from "./types.js";
@@ -71,13 +71,9 @@ export class TasksLoader {
   readonly #clock: Clock;
   readonly #context: () => Promise<TaskCheckContext>;
   readonly #maxFileBytes: number;
-  readonly #watch: DirWatch;
+  readonly #scans: WatchedScans;
   readonly #files = new Map<string, TaskFileState>();
   readonly #seen = new Map<string, Seen>();
-  #lock: Promise<unknown> = Promise.resolve();
-  #running = false;
-  #scan: Promise<void> | null = null;
-  #again = false;
   #dirMissingLogged = false;
 
   constructor(opts: TasksLoaderOptions) {
@@ -87,13 +83,13 @@ export class TasksLoader {
     this.#clock = opts.clock;
     this.#context = opts.context;
     this.#maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_TASK_FILE_BYTES;
-    this.#watch = new DirWatch({
+    this.#scans = new WatchedScans({
       dir: this.#dir,
       what: "tasks",
       clock: opts.clock,
       log: opts.log,
       periodMs: opts.rescanMs ?? 1000,
-      onChange: () => this.#requestScan(),
+      scanOnce: () => this.#scanOnce(),
     });
   }
 
@@ -102,39 +98,26 @@ export class TasksLoader {
   }
 
   async start(): Promise<void> {
-    if (this.#running) return;
-    this.#running = true;
-    await this.exclusive(() => this.#scanOnce());
+    if (this.#scans.running) return;
+    await this.#scans.start();
     this.#log.info(
       { dir: this.#dir, tasks: this.#set.list().length, files: this.#files.size, problems: this.problems().length },
       "tasks loaded",
     );
-    this.#watch.open();
-    this.#watch.startPeriodic();
   }
 
-  async stop(): Promise<void> {
-    if (!this.#running) return;
-    this.#running = false;
-    this.#watch.close();
-    await this.#scan?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.#scans.stop();
   }
 
   /** Reads the directory now and applies what changed (tests, and after an edit that must show at once). */
-  async rescan(): Promise<void> {
-    if (!this.#running) {
-      await this.exclusive(() => this.#scanOnce());
-      return;
-    }
-    this.#requestScan();
-    await this.#scan;
+  rescan(): Promise<void> {
+    return this.#scans.rescan();
   }
 
   /** Runs `fn` alone against the watcher and other writers (the local API). */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(fn, fn);
-    this.#lock = run.catch(() => undefined);
-    return run;
+    return this.#scans.exclusive(fn);
   }
 
   /** Every current problem of the task files (also files with no task in force), by file name. */
@@ -171,27 +154,6 @@ export class TasksLoader {
     this.#files.delete(name);
     this.#seen.delete(join(this.#dir, name));
     this.#publish();
-  }
-
-  #requestScan(): void {
-    if (!this.#running) return;
-    if (this.#scan !== null) {
-      this.#again = true;
-      return;
-    }
-    this.#scan = (async () => {
-      try {
-        do {
-          this.#again = false;
-          await this.exclusive(() => this.#scanOnce());
-        } while (this.#again && this.#running);
-      } catch (err) {
-        this.#log.error({ err }, "rescanning the tasks directory failed");
-      } finally {
-        this.#scan = null;
-      }
-    })();
-    this.#watch.ensure();
   }
 
   async #scanOnce(): Promise<void> {
