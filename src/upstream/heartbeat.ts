@@ -125,7 +125,7 @@ export class Heartbeat {
       devices: this.#o.devices
         .list()
         .map((d) => ({ id: d.id, status: platformStatus(d.status), lastSeen: d.lastSeen })),
-      activeAlarms: this.#o.alarms?.active().length ?? 0,
+      activeAlarms: this.#o.alarms ? countSent(this.#o.alarms.active()) : 0,
       outbox: {
         pending: s?.pending ?? 0,
         oldestPendingAgeS: s?.oldestPendingAgeS ?? 0,
@@ -197,4 +197,11 @@ export class Heartbeat {
       this.#o.log.warn({ reason: out.reason }, "heartbeat not delivered (the next one replaces it)");
     this.#failing = true;
   }
+}
+
+/** Active alarms the platform knows of: one kept local (a device in maintenance) is not counted. */
+function countSent(active: readonly { suppressed?: string | null }[]): number {
+  let n = 0;
+  for (const a of active) if (!a.suppressed) n++;
+  return n;
 }

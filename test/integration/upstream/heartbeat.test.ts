@@ -28,7 +28,7 @@ afterEach(async () => {
 
 const T0 = Date.UTC(2026, 0, 1);
 
-test("heartbeats carry device statuses, active alarms and outbox depth; a hung one is not queued", async () => {
+test("heartbeats carry device statuses, active alarms (not those kept local) and outbox depth; a hung one is not queued", async () => {
   up = await startUpstream();
   h = createHarness({});
   // pending items: no upstream configured for the dispatcher, so they stay in the outbox
@@ -53,7 +53,12 @@ test("heartbeats carry device statuses, active alarms and outbox depth; a hung o
     gatewayId: "gw-01",
     version: "1.2.3",
     devices: { get: (id) => devices.find((d) => d.id === id), list: () => devices },
-    alarms: { get: () => undefined, list: () => ({ total: 0, alarms: [] }), active: () => [testAlarm("H1", T0)] },
+    // H2 is kept local (its device is in maintenance): the platform never heard of it, so it is not counted.
+    alarms: {
+      get: () => undefined,
+      list: () => ({ total: 0, alarms: [] }),
+      active: () => [testAlarm("H1", T0), { ...testAlarm("H2", T0), suppressed: "maintenance" }],
+    },
     outbox: h.repo,
     kpis: { kpis: async () => ({ energy_kwh: 12.5 }) },
     startedAt: T0,
