@@ -9,13 +9,13 @@ export {
   PermissionDenied,
   ProcessingError,
 } from "./core/hook-errors.js";
+export type { NotificationOutcome } from "./core/notify-ports.js";
 export type {
   AlarmListQuery,
   ApiRequest,
   DayStats,
   KpiPeriod,
   MetricDayStats,
-  NotificationOutcome,
 } from "./core/ports.js";
 export type * from "./core/types.js";
 export type {

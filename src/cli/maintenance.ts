@@ -4,7 +4,7 @@
 // Host and port come from the config's http section; the token from EDGE_AGENT_HTTP_TOKEN, else
 // the config's http.token (with its ${VAR} references taken from this shell's environment).
 
-import type { MaintenanceEntry } from "../core/ports.js";
+import type { MaintenanceEntry } from "../core/maintenance-ports.js";
 import { formatLocalTime } from "./alarms.js";
 import { DEFAULT_CONFIG, parseCommandArgs } from "./args.js";
 import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";

@@ -2,7 +2,8 @@
 // after its transaction committed). A throwing listener is logged and never reaches the emitter.
 
 import type { Logger } from "./log.js";
-import type { DayStats, NotificationInfo, NotificationOutcome } from "./ports.js";
+import type { NotificationInfo, NotificationOutcome } from "./notify-ports.js";
+import type { DayStats } from "./ports.js";
 import type {
   Alarm,
   DeviceState,

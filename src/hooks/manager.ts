@@ -19,6 +19,7 @@ import { DirWatch } from "../core/dir-watch.js";
 import { errorMessage, type Problem } from "../core/errors.js";
 import type { EventBus } from "../core/events.js";
 import type { Logger } from "../core/log.js";
+import type { MaintenanceControl } from "../core/maintenance-ports.js";
 import type { MetricsRegistry } from "../core/metrics.js";
 import type {
   AdminResult,
@@ -30,7 +31,6 @@ import type {
   HookInfo,
   KpiPeriod,
   KpiProvider,
-  MaintenanceControl,
   ModbusWriter,
   RequestInterceptor,
   UploadInterceptor,

@@ -4,7 +4,7 @@
 // the hooks' containment (deadline, error counting, the activity the watchdog reads).
 
 import type { Logger } from "../core/log.js";
-import type { HookChannelResult, HookChannels, NotificationDelivery, NotifyInterceptor } from "../core/ports.js";
+import type { HookChannelResult, HookChannels, NotificationDelivery, NotifyInterceptor } from "../core/notify-ports.js";
 import type { NotificationMessage } from "../notify/types.js";
 import type { AnyFn, HookCaller, InterceptorSlot } from "./call.js";
 import type { Hook } from "./types.js";

@@ -5,7 +5,8 @@
 import type { Config } from "../config/schema.js";
 import type { InvalidDataInput, PermissionDenied, ProcessingError } from "../core/hook-errors.js";
 import type { Logger } from "../core/log.js";
-import type { AlarmListQuery, ApiRequest, DayStats, KpiPeriod, NotificationOutcome } from "../core/ports.js";
+import type { NotificationOutcome } from "../core/notify-ports.js";
+import type { AlarmListQuery, ApiRequest, DayStats, KpiPeriod } from "../core/ports.js";
 import type {
   Alarm,
   DeviceState,
@@ -19,7 +20,8 @@ import type {
 } from "../core/types.js";
 import type { NotificationMessage } from "../notify/types.js";
 
-export type { DayStats, MetricDayStats, NotificationOutcome } from "../core/ports.js";
+export type { NotificationOutcome } from "../core/notify-ports.js";
+export type { DayStats, MetricDayStats } from "../core/ports.js";
 export type { NotificationMessage } from "../notify/types.js";
 
 type Awaitable<T> = T | Promise<T>;

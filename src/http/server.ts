@@ -11,6 +11,7 @@ import type { Clock } from "../core/clock.js";
 import { AgentError, errFields, listenErrorCode, type Problem } from "../core/errors.js";
 import type { EventBus } from "../core/events.js";
 import type { Logger } from "../core/log.js";
+import type { MaintenanceControl } from "../core/maintenance-ports.js";
 import type { MetricsRegistry } from "../core/metrics.js";
 import { isLoopback, remoteAddress } from "../core/net.js";
 import type {
@@ -20,7 +21,6 @@ import type {
   DeviceView,
   HookAdmin,
   KpiProvider,
-  MaintenanceControl,
   OutboxStats,
   RequestInterceptor,
   RuleAdmin,

@@ -8,7 +8,8 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "../core/log.js";
 import type { Counter, MetricsRegistry } from "../core/metrics.js";
-import type { AlarmChange, NotificationPlan, NotificationPlanner, PlannedNotification } from "../core/ports.js";
+import type { NotificationPlan, NotificationPlanner, PlannedNotification } from "../core/notify-ports.js";
+import type { AlarmChange } from "../core/ports.js";
 import type { Alarm, RuleDefinition } from "../core/types.js";
 import type { NotifyRowInfo, OutboxRepo } from "../store/outbox-repo.js";
 import type { ChannelName, NotificationPayload, NotifyTransition, RecipientGroup, RecipientUser } from "./types.js";

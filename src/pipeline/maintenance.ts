@@ -15,7 +15,7 @@ import type {
   MaintenanceRequest,
   MaintenanceResult,
   MaintenanceStore,
-} from "../core/ports.js";
+} from "../core/maintenance-ports.js";
 import type { DeviceRegistry } from "./device-registry.js";
 
 /** Longest wait between two looks at `until` (a wall-clock step is noticed within this). */

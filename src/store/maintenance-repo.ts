@@ -1,7 +1,7 @@
 // The device_maintenance table: run-time maintenance kept across restarts (one row per device;
 // maintenance from the config file is never stored here). Implements core's MaintenanceStore.
 
-import type { MaintenanceRecord, MaintenanceStore } from "../core/ports.js";
+import type { MaintenanceRecord, MaintenanceStore } from "../core/maintenance-ports.js";
 import type { Db } from "./db.js";
 
 interface Row {

@@ -6,7 +6,8 @@
 import type { WorkOrdersConfig } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
-import type { AlarmChange, AlarmChangeSink, NotificationPlanner } from "../core/ports.js";
+import type { NotificationPlanner } from "../core/notify-ports.js";
+import type { AlarmChange, AlarmChangeSink } from "../core/ports.js";
 import type { Db } from "./db.js";
 import {
   type AlertUpdatePayload,

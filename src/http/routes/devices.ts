@@ -4,7 +4,7 @@
 // config maintenance, a hook's veto); 100403 when a hook refused with PermissionDenied.
 
 import type { Logger } from "../../core/log.js";
-import type { MaintenanceControl, MaintenanceResult } from "../../core/ports.js";
+import type { MaintenanceControl, MaintenanceResult } from "../../core/maintenance-ports.js";
 import { CODES, HttpError, invalid, missing } from "../errors.js";
 import { stringField } from "../params.js";
 import type { AddRoute } from "./route.js";

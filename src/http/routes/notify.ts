@@ -7,7 +7,7 @@
 
 import { errorMessage } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
-import type { NotifyInterceptor } from "../../core/ports.js";
+import type { NotifyInterceptor } from "../../core/notify-ports.js";
 import type { Channel } from "../../notify/channels/channel.js";
 import { describeRobot } from "../../notify/channels/robot.js";
 import type { RenderInput } from "../../notify/render.js";

@@ -4,7 +4,8 @@
 
 import type { UpstreamConfig } from "../../config/schema.js";
 import type { Logger } from "../../core/log.js";
-import type { DeviceView, HookChannels, NotificationOutcome, NotifyInterceptor } from "../../core/ports.js";
+import type { HookChannels, NotificationOutcome, NotifyInterceptor } from "../../core/notify-ports.js";
+import type { DeviceView } from "../../core/ports.js";
 import type { Alarm, WorkOrder } from "../../core/types.js";
 import type { Channel } from "../../notify/channels/channel.js";
 import type { RenderInput as FullRenderInput } from "../../notify/render.js";

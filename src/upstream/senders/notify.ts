@@ -4,7 +4,7 @@
 // due, a recover only if the raise on its stream was sent. The message is rendered, passed through
 // the hooks' beforeNotify, and sent by its channel (built-in, or a hook's `sendNotification`).
 
-import type { NotificationDelivery, NotificationOutcome } from "../../core/ports.js";
+import type { NotificationDelivery, NotificationOutcome } from "../../core/notify-ports.js";
 import type { Alarm, DeviceInfo } from "../../core/types.js";
 import type { NotifyRowPayload } from "../../notify/planner.js";
 import type { NotificationMessage } from "../../notify/types.js";

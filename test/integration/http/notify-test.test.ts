@@ -16,7 +16,7 @@ import { Agent as HttpClient } from "undici";
 import { main as notifyCli } from "../../../src/cli/notify.js";
 import { resolveNotify } from "../../../src/config/defaults.js";
 import { systemClock } from "../../../src/core/clock.js";
-import type { NotificationDelivery, NotifyInterceptor } from "../../../src/core/ports.js";
+import type { NotificationDelivery, NotifyInterceptor } from "../../../src/core/notify-ports.js";
 import type { NotifyTestAnswer } from "../../../src/http/routes/notify.js";
 import { buildChannels } from "../../../src/notify/channels/index.js";
 import { RecipientFiles } from "../../../src/notify/recipients-admin.js";

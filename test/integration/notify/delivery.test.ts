@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, afterEach, before, test } from "node:test";
-import type { NotificationDelivery, NotificationOutcome } from "../../../src/core/ports.js";
+import type { NotificationDelivery, NotificationOutcome } from "../../../src/core/notify-ports.js";
 import type { RuleActions } from "../../../src/core/types.js";
 import type { NotificationMessage, RecipientGroup } from "../../../src/notify/types.js";
 import { type Harness as HookHarness, harness as hookHarness } from "../../fixtures/hooks/harness.js";

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
-import type { NotificationDelivery } from "../../../src/core/ports.js";
+import type { NotificationDelivery } from "../../../src/core/notify-ports.js";
 import type { NotificationMessage } from "../../../src/notify/types.js";
 import { type Harness, harness } from "../../fixtures/hooks/harness.js";
 import { waitFor } from "../../helpers/wait.js";
