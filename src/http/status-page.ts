@@ -1,6 +1,8 @@
 // The status page served at `/`: one HTML shell, one script, one stylesheet, all from the agent
 // (no CDN, works offline). The shell holds no data and no token; the script asks for the token
 // once (kept in sessionStorage), reads /status and follows /events for live changes.
+// Over 400 lines: the page is served as one self-contained document (no build step, no CDN), so its
+// markup, style and script sit together; each section's render function is short.
 
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">

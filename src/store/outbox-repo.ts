@@ -3,8 +3,8 @@
 // only ever removed from `pending`, never inserted before an existing one, so the lowest pending
 // seq of a stream stays its head until it is settled: that is what keeps per-alarm order. The one
 // exception is an operator's `outbox retry`, which puts a dead letter back as pending (see requeue).
-// A little over 400 lines: every statement on the outbox table, so that the ordering invariant above
-// is checked in one place.
+// Over 400 lines: every statement on the outbox table (notification rows included), so that the
+// ordering invariant above is checked in one place.
 
 import type { ResolvedOutboxConfig } from "../config/defaults.js";
 import type { ChannelCounts, DeadLetterInfo, OutboxStats, OutboxSummary } from "../core/ports.js";

@@ -3,6 +3,8 @@
 // compiling it exactly as the scheduler will; a modbus.write is checked by the same rules as the
 // live write (config/modbus-writes.ts), so a file accepted is a write accepted. Never throws for
 // user input. A valid document yields normalized TaskDefinitions and the documents as written.
+// A little over 400 lines: one walk over a task document, one check per field and per action kind;
+// split, each half would need the other's collector and path bookkeeping.
 
 import {
   type Collector as C,

@@ -5,6 +5,8 @@
 // Who does what: targets.ts decides when a target may be sent to (backoff, probe, pause),
 // senders/ turn one row into one request, outcomes.ts records what it led to, group-commit.ts
 // batches those records, and the outbox repository holds every query and the bounds.
+// A little over 400 lines: one delivery loop (pump, refill, start, commit) whose in-flight sets and
+// slot counts must change together; the per-channel slot limit lives in it for that reason.
 
 import { setMaxListeners } from "node:events";
 import type { Dispatcher as HttpDispatcher } from "undici";
