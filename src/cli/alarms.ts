@@ -15,7 +15,7 @@ import type { Alarm } from "../core/types.js";
 import { AlarmsRepo, LIST_LIMIT_MAX } from "../store/alarms-repo.js";
 import { type Db, hasTable, openDatabase } from "../store/db.js";
 import { DEFAULT_CONFIG, parseCommandArgs } from "./args.js";
-import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
+import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, formatColumns } from "./io.js";
 
 const USAGE = "Usage: edge-agent alarms [-c FILE] [--db FILE] [--status active|resolved|all] [--json] [--limit N]\n";
 const STATUSES = ["active", "resolved", "all"] as const;
@@ -83,13 +83,7 @@ export function formatAlarmTable(alarms: readonly Alarm[], now: number): string 
     ...(repeats ? [repeatsCell(a)] : []),
     ...(suppressed ? [a.suppressed ?? ""] : []),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join("\n").concat("\n");
+  return formatColumns(header, rows);
 }
 
 /** "3 (last 2026-01-15 08:05:00)", or "" when none. */

@@ -30,3 +30,14 @@ export function waitForShutdownSignal(): Promise<NodeJS.Signals> {
     process.on("SIGTERM", onSignal);
   });
 }
+
+/** Rows under a header in columns two spaces apart, the last column unpadded; ends with a newline. */
+export function formatColumns(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n").concat("\n");
+}

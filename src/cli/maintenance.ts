@@ -7,7 +7,7 @@
 import type { MaintenanceEntry } from "../core/maintenance-ports.js";
 import { formatLocalTime } from "./alarms.js";
 import { DEFAULT_CONFIG, parseCommandArgs } from "./args.js";
-import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
+import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, formatColumns } from "./io.js";
 import { type ApiAnswer, callLocalApi, localApiTarget, refusedTokenMessage, unreachableMessage } from "./local-api.js";
 
 export const HELP = `Usage: edge-agent maintenance [-c FILE] [--json]
@@ -54,13 +54,7 @@ export function formatMaintenanceTable(entries: readonly MaintenanceEntry[]): st
     e.status,
     e.reason,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join("\n").concat("\n");
+  return formatColumns(header, rows);
 }
 
 export async function main(args: string[], io: CliIO): Promise<number> {

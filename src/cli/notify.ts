@@ -4,7 +4,7 @@
 // The running agent does the sending: it holds the channels, the recipients file and the hooks.
 
 import { DEFAULT_CONFIG, parseCommandArgs } from "./args.js";
-import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
+import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, formatColumns } from "./io.js";
 import { type ApiAnswer, callLocalApi, localApiTarget, refusedTokenMessage, unreachableMessage } from "./local-api.js";
 
 export const HELP = `Usage: edge-agent notify test --recipient ID [-c FILE] [--json]
@@ -42,13 +42,7 @@ export function formatResults(results: readonly Result[]): string {
     r.to || "-",
     r.ok ? "ok" : `FAILED ${r.code ?? "error"}${r.message ? `: ${r.message}` : ""}`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join("\n").concat("\n");
+  return formatColumns(header, rows);
 }
 
 export async function main(args: string[], io: CliIO): Promise<number> {

@@ -18,7 +18,7 @@ import { hasErrors } from "../tasks/validate.js";
 import { validateTasksDir } from "../tasks/validate-dir.js";
 import { formatLocalTime } from "./alarms.js";
 import { DEFAULT_CONFIG, parseCommandArgs } from "./args.js";
-import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
+import { type CliIO, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, formatColumns } from "./io.js";
 
 const USAGE = "Usage: edge-agent tasks [-c FILE] [--json] [--runs N]\n";
 
@@ -73,13 +73,7 @@ function table(rows: readonly Row[]): string {
       last ? last.status : "",
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
-  const line = (c: string[]) =>
-    c
-      .map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), ...cells.map(line)].join("\n").concat("\n");
+  return formatColumns(header, cells);
 }
 
 function runLines(r: Row, n: number): string {
