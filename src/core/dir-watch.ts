@@ -4,6 +4,7 @@
 // adds what the loaders of watched files share: one re-read at a time, and a lock with their writers.
 
 import { type FSWatcher, watch } from "node:fs";
+import { stat } from "node:fs/promises";
 import type { Clock, TimerHandle } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
 
@@ -162,4 +163,27 @@ export class WatchedScans {
     })();
     this.#watch.ensure();
   }
+}
+
+/** A file modified this recently is re-read even when its stamp is unchanged (see fileStamp). */
+export const RECENT_MS = 3000;
+
+/** What tells a watched file changed without reading it. */
+export interface FileStamp {
+  /** mtime, size and inode: a change of any of them is a change of the file. */
+  signature: string;
+  size: number;
+  /** Coarse mtime (1–2 s on some filesystems) can hide a same-size rewrite: a fresh file is re-read. */
+  recent: boolean;
+}
+
+/** The stamp of a regular file, null for anything else; rejects as stat does (a file deleted meanwhile). */
+export async function fileStamp(path: string, now: number): Promise<FileStamp | null> {
+  const st = await stat(path);
+  if (!st.isFile()) return null;
+  return {
+    signature: `${st.mtimeMs}:${st.size}:${st.ino}`,
+    size: st.size,
+    recent: Math.abs(now - st.mtimeMs) < RECENT_MS,
+  };
 }

@@ -6,12 +6,12 @@
 // local API's writes (recipients-admin.ts) go through the same lock and the same check.
 // Never throws after start.
 
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Obj } from "../config/collector.js";
 import { oversizeProblem } from "../config/file-size.js";
 import type { Clock } from "../core/clock.js";
-import { WatchedScans } from "../core/dir-watch.js";
+import { type FileStamp, fileStamp, WatchedScans } from "../core/dir-watch.js";
 import { errorMessage, formatProblem, type Problem } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import {
@@ -38,7 +38,6 @@ export interface RecipientsLoaderOptions {
 }
 
 /** Coarse mtime (1–2 s on some filesystems) can hide a same-size rewrite: fresh files are re-read. */
-const RECENT_MS = 3000;
 
 export class RecipientsLoader implements RecipientDirectory {
   readonly #file: string;
@@ -159,19 +158,15 @@ export class RecipientsLoader implements RecipientDirectory {
   }
 
   async #scanOnce(): Promise<void> {
-    let size: number;
-    let signature: string;
-    let recent: boolean;
+    let stamp: FileStamp | null;
     try {
-      const st = await stat(this.#file);
-      if (!st.isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
-      size = st.size;
-      signature = `${st.mtimeMs}:${st.size}:${st.ino}`;
-      recent = Math.abs(this.#clock.now() - st.mtimeMs) < RECENT_MS;
+      stamp = await fileStamp(this.#file, this.#clock.now());
+      if (stamp === null) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
     } catch (err) {
       this.#gone(err);
       return;
     }
+    const { signature, size, recent } = stamp;
     if (signature === this.#signature && !recent) return;
     const first = this.#signature !== signature;
     this.#signature = signature;

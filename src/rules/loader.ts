@@ -4,9 +4,10 @@
 // logged (file, JSON path, reason) and its last good rules stay in force. Never throws after start.
 
 import { type FSWatcher, watch } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Clock, TimerHandle } from "../core/clock.js";
+import { type FileStamp, fileStamp } from "../core/dir-watch.js";
 import { errorMessage, formatProblem, type Problem } from "../core/errors.js";
 import type { EventBus } from "../core/events.js";
 import type { Logger } from "../core/log.js";
@@ -31,8 +32,6 @@ export interface RulesLoaderOptions {
   /** Larger files are refused unread (their last good rules stay). */
   maxFileBytes?: number;
 }
-
-const RECENT_MS = 3000;
 
 interface Seen {
   signature: string;
@@ -182,19 +181,14 @@ export class RulesLoader {
     for (const name of names) {
       const file = join(this.#dir, name);
       present.add(file);
-      let signature: string;
-      let recent: boolean;
-      let size: number;
+      let stamp: FileStamp | null;
       try {
-        const st = await stat(file);
-        if (!st.isFile()) continue;
-        size = st.size;
-        signature = `${st.mtimeMs}:${st.size}:${st.ino}`;
-        // Coarse mtime (1–2 s on some filesystems) can hide a same-size rewrite: re-read fresh files.
-        recent = Math.abs(this.#clock.now() - st.mtimeMs) < RECENT_MS;
+        stamp = await fileStamp(file, this.#clock.now());
       } catch {
         continue; // Deleted between readdir and stat: the next scan sees it gone.
       }
+      if (stamp === null) continue;
+      const { signature, size, recent } = stamp;
       const prev = this.#seen.get(file);
       if (prev !== undefined && prev.signature === signature && !recent && !this.#dirty.has(file)) continue;
       this.#dirty.delete(file);

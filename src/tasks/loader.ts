@@ -5,12 +5,12 @@
 // the same lock and the same check, so the watcher then finds the file's text already in force.
 // Never throws after start.
 
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Obj } from "../config/collector.js";
 import { oversizeProblem } from "../config/file-size.js";
 import type { Clock } from "../core/clock.js";
-import { WatchedScans } from "../core/dir-watch.js";
+import { type FileStamp, fileStamp, WatchedScans } from "../core/dir-watch.js";
 import { errorMessage, formatProblem, type Problem } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { LoadedTask, TaskSet } from "./types.js";
@@ -61,8 +61,6 @@ interface Seen {
   signature: string;
   text: string;
 }
-
-const RECENT_MS = 3000;
 
 export class TasksLoader {
   readonly #dir: string;
@@ -177,19 +175,14 @@ export class TasksLoader {
     for (const name of names) {
       const path = join(this.#dir, name);
       present.add(name);
-      let signature: string;
-      let size: number;
-      let recent: boolean;
+      let stamp: FileStamp | null;
       try {
-        const st = await stat(path);
-        if (!st.isFile()) continue;
-        size = st.size;
-        signature = `${st.mtimeMs}:${st.size}:${st.ino}`;
-        // Coarse mtime (1–2 s on some filesystems) can hide a same-size rewrite: re-read fresh files.
-        recent = Math.abs(this.#clock.now() - st.mtimeMs) < RECENT_MS;
+        stamp = await fileStamp(path, this.#clock.now());
       } catch {
         continue; // Deleted between readdir and stat: the next scan sees it gone.
       }
+      if (stamp === null) continue;
+      const { signature, size, recent } = stamp;
       const prev = this.#seen.get(path);
       if (prev !== undefined && prev.signature === signature && !recent) {
         if (size <= this.#maxFileBytes) texts.set(name, prev.text);
