@@ -22,6 +22,7 @@ import { OutboxWriter } from "../../src/store/outbox-writer.js";
 import { Dispatcher } from "../../src/upstream/dispatcher.js";
 import type { RenderInput } from "../../src/upstream/senders/context.js";
 import { captureLog, type LogLine } from "./harness.js";
+import { testAlarm } from "./upstream.js";
 import { waitFor } from "./wait.js";
 
 export interface NotifyHarness {
@@ -216,28 +217,14 @@ export function createNotifyHarness(opts: {
   };
 }
 
-/** An alarm of the over-voltage rule on meter-01. */
+/** An alarm of the over-voltage rule on meter-01 (testAlarm's, without area or location). */
 export function notifyAlarm(id: string, now: number, extra: Partial<Alarm> = {}): Alarm {
-  return {
-    id,
-    ruleId: "meter-overvoltage",
-    name: "overvoltage",
-    title: "Over-voltage on incomer",
-    message: "voltage 262 V > 250 V",
-    type: "rule",
-    level: 4,
-    status: 2,
+  return testAlarm(id, now, {
     resource: { id: "meter-01", name: "Main incomer", product: "meter" },
     location: null,
     details: { voltage: 262 },
-    period: 0,
-    created: now,
-    updated: now,
-    resolvedAt: null,
-    upstreamId: null,
-    workOrderId: null,
     ...extra,
-  };
+  });
 }
 
 /** The alarm resolved at `now`. */
