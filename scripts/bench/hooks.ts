@@ -11,13 +11,14 @@ import { join } from "node:path";
 import { resolveHooks } from "../../src/config/defaults.js";
 import { ManualClock, systemClock } from "../../src/core/clock.js";
 import { silentLogger } from "../../src/core/log.js";
-import type { AlarmTracker, CompiledRule, RuleEngine } from "../../src/core/ports.js";
+import type { AlarmTracker } from "../../src/core/ports.js";
 import type { Reading } from "../../src/core/types.js";
 import { HookManager } from "../../src/hooks/manager.js";
 import { DeviceRegistry } from "../../src/pipeline/device-registry.js";
 import { Pipeline } from "../../src/pipeline/ingest.js";
 import { openDatabase } from "../../src/store/db.js";
 import { testBus, testMetrics } from "../../test/helpers/harness.js";
+import { thresholdRules } from "./threshold-rules.js";
 
 const RUN_MS = 1500;
 /** Interleaved rounds (median taken): the VM is shared, so a single pair is at the mercy of neighbours. */
@@ -26,28 +27,6 @@ const BATCH = 200;
 
 /** Threshold rules evaluated per reading, standing in for the compiled rule set of a small site. */
 const RULES = 10;
-
-function thresholdRules(count: number): RuleEngine {
-  const compiled: CompiledRule[] = [];
-  for (let i = 0; i < count; i++) {
-    const limit = 250 + i;
-    compiled.push({
-      def: { id: `r${i}`, name: `r${i}`, key: "meter", type: "rule", level: 3, conditions: { all: [] } },
-      file: "bench",
-      level: (facts) => ((facts.v as number) > limit ? 2 : (facts.v as number) > limit - 5 ? 1 : 0),
-    });
-  }
-  return {
-    evaluate(reading, facts, onResult) {
-      for (let i = 0; i < compiled.length; i++) {
-        const r = compiled[i] as CompiledRule;
-        if (r.def.key === reading.product) onResult(r, r.level(facts));
-      }
-    },
-    rules: () => compiled,
-    problems: () => [],
-  };
-}
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
@@ -60,7 +39,7 @@ async function measure(
   const events = testBus(log);
   const metrics = testMetrics();
   const devices = new DeviceRegistry({ events });
-  const rules = thresholdRules(RULES);
+  const rules = thresholdRules(RULES, "v");
   const alarms: AlarmTracker = {
     observe: () => {},
     rulesChanged: () => {},

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import mqtt from "mqtt";
 import { systemClock } from "../../src/core/clock.js";
 import { silentLogger } from "../../src/core/log.js";
-import type { AlarmTracker, CompiledRule, MqttPublisher, RuleEngine } from "../../src/core/ports.js";
+import type { AlarmTracker, MqttPublisher } from "../../src/core/ports.js";
 import { DeviceRegistry } from "../../src/pipeline/device-registry.js";
 import { Pipeline } from "../../src/pipeline/ingest.js";
 import { openDatabase } from "../../src/store/db.js";
@@ -20,6 +20,7 @@ import { TaskScheduler } from "../../src/tasks/scheduler.js";
 import { type LoadedTask, TaskSet } from "../../src/tasks/types.js";
 import { startBroker } from "../../test/helpers/broker.js";
 import { testBus, testMetrics } from "../../test/helpers/harness.js";
+import { thresholdRules } from "./threshold-rules.js";
 
 const TASKS = 1000;
 const OFFERED_PER_S = 5000;
@@ -27,28 +28,6 @@ const TICK_MS = 10;
 const RUN_MS = 6000;
 const ROUNDS = 3;
 const RULES = 10;
-
-function thresholdRules(count: number): RuleEngine {
-  const compiled: CompiledRule[] = [];
-  for (let i = 0; i < count; i++) {
-    const limit = 250 + i;
-    compiled.push({
-      def: { id: `r${i}`, name: `r${i}`, key: "meter", type: "rule", level: 3, conditions: { all: [] } },
-      file: "bench",
-      level: (facts) => ((facts.voltage as number) > limit ? 2 : (facts.voltage as number) > limit - 5 ? 1 : 0),
-    });
-  }
-  return {
-    evaluate(reading, facts, onResult) {
-      for (let i = 0; i < compiled.length; i++) {
-        const r = compiled[i] as CompiledRule;
-        if (r.def.key === reading.product) onResult(r, r.level(facts));
-      }
-    },
-    rules: () => compiled,
-    problems: () => [],
-  };
-}
 
 /** Offers OFFERED_PER_S readings per second for RUN_MS; answers the readings per second it got in. */
 async function ingest(): Promise<number> {
@@ -61,7 +40,14 @@ async function ingest(): Promise<number> {
     resolve: async () => null,
     flush: async () => {},
   };
-  const pipeline = new Pipeline({ devices, rules: thresholdRules(RULES), events, log, metrics: testMetrics(), alarms });
+  const pipeline = new Pipeline({
+    devices,
+    rules: thresholdRules(RULES, "voltage"),
+    events,
+    log,
+    metrics: testMetrics(),
+    alarms,
+  });
   const perTick = (OFFERED_PER_S * TICK_MS) / 1000;
   let n = 0;
   const t0 = performance.now();
